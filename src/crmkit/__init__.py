@@ -1,0 +1,1 @@
+"""crmkit: CRM domain logic done properly once."""

@@ -1,0 +1,250 @@
+"""
+The exceptions crmkit raises, all rooted at `CrmError`.
+
+::
+
+    CrmError
+     ├── ValidationError (ValueError)       bad input: every field error at once
+     │    └── CurrencyMismatch               arithmetic or comparison across currencies
+     ├── InvalidDefinition (ValueError)     a schema, pipeline or rule set that cannot work
+     ├── NotFound (LookupError)             no entity with that id
+     ├── ConcurrencyError                   an update made from a stale version
+     └── TransitionNotAllowed               a move that a definition refuses
+
+Each error carries its data as attributes as well as in its message, so callers can
+react to it without parsing text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+import attrs
+
+__all__ = [
+    "ConcurrencyError",
+    "CrmError",
+    "CurrencyMismatch",
+    "FieldError",
+    "InvalidDefinition",
+    "NotFound",
+    "TransitionNotAllowed",
+    "ValidationError",
+    "join_path",
+]
+
+_MAX_VALUE_REPR: Final = 80
+
+
+def _short_repr(value: object) -> str:
+    text = repr(value)
+    if len(text) > _MAX_VALUE_REPR:
+        return text[: _MAX_VALUE_REPR - 3] + "..."
+    return text
+
+
+def join_path(prefix: str, path: str) -> str:
+    """
+    Join two field paths: ``join_path("emails", "[1]")`` is ``"emails[1]"``.
+
+    Args:
+        prefix: The outer path, possibly empty.
+        path: The inner path, possibly empty or starting with an index.
+
+    Returns:
+        The combined path, such as ``"custom.revenue"`` or ``"roles[0].title"``.
+    """
+    if not prefix:
+        return path
+    if not path:
+        return prefix
+    if path.startswith("["):
+        return prefix + path
+    return f"{prefix}.{path}"
+
+
+class CrmError(Exception):
+    """
+    The root of every error crmkit raises.
+
+    .. versionadded:: 0.1
+    """
+
+
+@attrs.frozen
+class FieldError:
+    """
+    One problem with one field: where it is, what it held, and why it was refused.
+
+    Attributes:
+        path: Where the value sits, such as ``"emails[1]"`` or ``"custom.revenue"``;
+            empty for a bare value.
+        value: The offending value, as it was given.
+        code: A stable machine-readable code, such as ``"email.invalid"``.
+        message: A sentence for humans.
+
+    .. versionadded:: 0.1
+    """
+
+    path: str
+    value: object
+    code: str
+    message: str
+
+    def at(self, prefix: str) -> FieldError:
+        """Return the same error with its path nested under ``prefix``."""
+        return attrs.evolve(self, path=join_path(prefix, self.path))
+
+    def __str__(self) -> str:
+        where = self.path or "value"
+        return f"{where}: {self.message} (got {_short_repr(self.value)}) [{self.code}]"
+
+
+class ValidationError(CrmError, ValueError):
+    """
+    Input that crmkit refused; `errors` lists every field error found, not just one.
+
+    .. versionadded:: 0.1
+    """
+
+    errors: tuple[FieldError, ...]
+
+    def __init__(self, errors: Iterable[FieldError]) -> None:
+        self.errors = tuple(errors)
+        if not self.errors:
+            msg = "a ValidationError needs at least one FieldError"
+            raise ValueError(msg)
+        super().__init__(self._message())
+
+    @classmethod
+    def single(
+        cls, path: str, value: object, code: str, message: str
+    ) -> ValidationError:
+        """Build an error about one field."""
+        return cls([FieldError(path, value, code, message)])
+
+    def at(self, prefix: str) -> ValidationError:
+        """Return the same errors with their paths nested under ``prefix``."""
+        return type(self)(error.at(prefix) for error in self.errors)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The path of every field error, in order."""
+        return tuple(error.path for error in self.errors)
+
+    def _message(self) -> str:
+        if len(self.errors) == 1:
+            return str(self.errors[0])
+        lines = "\n".join(f"  - {error}" for error in self.errors)
+        return f"{len(self.errors)} invalid fields:\n{lines}"
+
+    def __reduce__(self) -> tuple[type[ValidationError], tuple[tuple[FieldError, ...]]]:
+        return (type(self), (self.errors,))
+
+
+class CurrencyMismatch(ValidationError):  # noqa: N818 - a refusal, like ValidationError
+    """
+    Money in two currencies met in arithmetic or a comparison.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, left: str, right: str) -> None:
+        self.left = left
+        self.right = right
+        super().__init__(
+            [
+                FieldError(
+                    "currency",
+                    right,
+                    "money.currency_mismatch",
+                    f"cannot combine {left} with {right}; convert first",
+                )
+            ]
+        )
+
+    def __reduce__(self) -> tuple[type[CurrencyMismatch], tuple[str, str]]:  # type: ignore[override]
+        return (type(self), (self.left, self.right))
+
+
+class InvalidDefinition(CrmError, ValueError):  # noqa: N818 - python-statemachine's name
+    """
+    A definition (custom field schema, pipeline, rule set) that cannot work.
+
+    Raised when the definition is built, not when it is first used.
+
+    Attributes:
+        path: Where in the definition the problem is, such as ``"fields[2].choices"``.
+        reason: What is wrong there.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}" if path else reason)
+
+
+class NotFound(CrmError, LookupError):  # noqa: N818 - reads as "raise NotFound"
+    """
+    No entity of that type has that id.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, entity_type: str, entity_id: object) -> None:
+        self.entity_type = entity_type
+        self.entity_id = entity_id
+        super().__init__(f"no {entity_type} with id {entity_id}")
+
+
+class ConcurrencyError(CrmError):
+    """
+    An update was made from a stale version: somebody else changed the entity first.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        entity_type: str,
+        entity_id: object,
+        *,
+        expected_version: int,
+        actual_version: int | None,
+    ) -> None:
+        self.entity_type = entity_type
+        self.entity_id = entity_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"{entity_type} {entity_id} was expected at version {expected_version} "
+            f"but is at version {actual_version}"
+        )
+
+
+class TransitionNotAllowed(CrmError):  # noqa: N818 - python-statemachine's name
+    """
+    A transition that the definition refuses from the entity's current state.
+
+    Attributes:
+        entity_id: The entity that was asked to move.
+        stage: The state it is in.
+        event: The transition that was asked for.
+        requirement: Which requirement failed, in words.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self, entity_id: object, stage: str, event: str, requirement: str
+    ) -> None:
+        self.entity_id = entity_id
+        self.stage = stage
+        self.event = event
+        self.requirement = requirement
+        super().__init__(
+            f"{entity_id}: cannot {event!r} from stage {stage!r}: {requirement}"
+        )

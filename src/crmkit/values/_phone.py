@@ -1,0 +1,162 @@
+"""Phone numbers, parsed with phonenumbers and stored in E.164."""
+
+from __future__ import annotations
+
+import enum
+from functools import cached_property
+
+import attrs
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+from crmkit.errors import ValidationError
+
+__all__ = ["PhoneKind", "PhoneNumber"]
+
+
+class PhoneKind(enum.StrEnum):
+    """
+    What kind of line a number is, as phonenumbers' metadata says.
+
+    .. versionadded:: 0.1
+    """
+
+    FIXED_LINE = "fixed_line"
+    MOBILE = "mobile"
+    FIXED_LINE_OR_MOBILE = "fixed_line_or_mobile"
+    TOLL_FREE = "toll_free"
+    PREMIUM_RATE = "premium_rate"
+    SHARED_COST = "shared_cost"
+    VOIP = "voip"
+    PERSONAL_NUMBER = "personal_number"
+    PAGER = "pager"
+    UAN = "uan"
+    VOICEMAIL = "voicemail"
+    UNKNOWN = "unknown"
+
+
+_KINDS = {getattr(PhoneNumberType, kind.name): kind for kind in PhoneKind}
+
+
+def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber:
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as error:
+        if region is None and not text.startswith(("+", "tel:")):
+            raise ValidationError.single(
+                "",
+                text,
+                "phone.region_needed",
+                "a national number needs a region, such as region='FR'",
+            ) from None
+        reason = error._msg.rstrip(".")  # noqa: SLF001 - phonenumbers keeps the reason there
+        raise ValidationError.single("", text, "phone.invalid", reason) from None
+    if not phonenumbers.is_valid_number(number):
+        where = f" for region {region}" if region else ""
+        raise ValidationError.single(
+            "", text, "phone.invalid", f"not a valid phone number{where}"
+        )
+    return number
+
+
+@attrs.frozen(init=False, repr=False)
+class PhoneNumber:
+    """
+    A valid phone number, stored in E.164 with its extension, if any.
+
+    Build one from what a person typed with `PhoneNumber.parse`, giving the region
+    that numbers without a ``+country`` prefix belong to:
+
+    >>> n = PhoneNumber.parse("06 12 34 56 78", region="FR")
+    >>> n.e164, n.kind, n.international
+    ('+33612345678', <PhoneKind.MOBILE: 'mobile'>, '+33 6 12 34 56 78')
+    >>> PhoneNumber("+33612345678") == n
+    True
+
+    Attributes:
+        e164: The number in E.164, such as ``+33612345678``.
+        extension: The extension dialled after connecting, or `None`.
+
+    .. versionadded:: 0.1
+    """
+
+    e164: str
+    extension: str | None
+    _parsed: phonenumbers.PhoneNumber = attrs.field(eq=False, alias="_parsed")
+
+    def __init__(self, number: str, *, extension: str | None = None) -> None:
+        if not isinstance(number, str):
+            raise ValidationError.single(
+                "", number, "type", f"expected str, not {type(number).__name__}"
+            )
+        stripped = number.strip()
+        if not stripped.startswith(("+", "tel:")):
+            raise ValidationError.single(
+                "",
+                number,
+                "phone.region_needed",
+                "not in international form; use PhoneNumber.parse(text, region=...)",
+            )
+        self._init_from(_parse(stripped, None), extension)
+
+    @classmethod
+    def parse(cls, text: str, *, region: str | None = None) -> PhoneNumber:
+        """
+        Parse a number as typed, in national or international form.
+
+        Args:
+            text: The number, e.g. ``"06 12 34 56 78"`` or ``"+1 (650) 253-0000"``;
+                an extension such as ``"ext. 12"`` is kept.
+            region: ISO 3166 alpha-2 region of numbers written without ``+``.
+
+        Raises:
+            ValidationError: The text is not a valid number (for that region).
+        """
+        if not isinstance(text, str):
+            raise ValidationError.single(
+                "", text, "type", f"expected str, not {type(text).__name__}"
+            )
+        phone = object.__new__(cls)
+        phone._init_from(_parse(text.strip(), region.upper() if region else None))
+        return phone
+
+    def _init_from(
+        self, number: phonenumbers.PhoneNumber, extension: str | None = None
+    ) -> None:
+        extension = extension or number.extension or None
+        e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        self.__attrs_init__(e164, extension, number)
+
+    @cached_property
+    def kind(self) -> PhoneKind:
+        """The kind of line: mobile, fixed line, toll-free..."""
+        return _KINDS.get(phonenumbers.number_type(self._parsed), PhoneKind.UNKNOWN)
+
+    @property
+    def region(self) -> str | None:
+        """The ISO 3166 region the number belongs to, or `None` for global services."""
+        region: str | None = phonenumbers.region_code_for_number(self._parsed)
+        return None if region in (None, "001", "ZZ") else region
+
+    @property
+    def national(self) -> str:
+        """The number as dialled within its country, e.g. ``06 12 34 56 78``."""
+        return str(phonenumbers.format_number(self._parsed, PhoneNumberFormat.NATIONAL))
+
+    @property
+    def international(self) -> str:
+        """The number as dialled from abroad, e.g. ``+33 6 12 34 56 78``."""
+        return str(
+            phonenumbers.format_number(self._parsed, PhoneNumberFormat.INTERNATIONAL)
+        )
+
+    @property
+    def uri(self) -> str:
+        """The ``tel:`` URI (RFC 3966), with the extension if any."""
+        return str(phonenumbers.format_number(self._parsed, PhoneNumberFormat.RFC3966))
+
+    def __str__(self) -> str:
+        return self.e164 if self.extension is None else f"{self.e164};ext={self.extension}"
+
+    def __repr__(self) -> str:
+        return f"PhoneNumber({str(self)!r})"
