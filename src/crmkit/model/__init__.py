@@ -6,6 +6,7 @@ Entities are immutable attrs classes. Each carries `id`, `version`, `created_at`
 changed entity with an `EntityUpdated` event.
 """
 
+from crmkit._public import publish
 from crmkit.model._campaign import Campaign, CampaignStatus
 from crmkit.model._commerce import Order, OrderLine, OrderStatus, Product
 from crmkit.model._consent import (
@@ -105,8 +106,4 @@ ENTITY_TYPES: dict[str, type[Entity]] = {
 }
 """Every entity class by its `entity_type` name."""
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = __name__
-del _name, _obj
+publish(globals(), __all__)

@@ -1,0 +1,463 @@
+"""
+Turning crmkit objects into plain data and back, with one cattrs converter.
+
+Encoding decisions, the same for dicts and JSON:
+
+- datetimes: ISO 8601 with their offset; a naive one is refused when read back;
+- dates: ISO 8601 (``"2026-11-22"``);
+- `Decimal`: a string (``"12.30"``), so no precision is lost; floats are refused;
+- ids: the UUID's text;
+- `EmailAddress`, `PhoneNumber`, `Url`: their text (E.164 for phones);
+- `Money`: ``{"amount": "12.30", "currency": "EUR"}``;
+- `Probability`: a number in [0, 1];
+- enums: their value; tuples: lists; sets: sorted lists;
+- custom fields: by their Python type, and typed back by the `EntitySchema`
+  given to `make_converter` (without one, they stay as plain JSON values).
+
+Reading refuses unknown keys, and every problem found comes back in one
+`ValidationError` with a path per field, such as ``emails[1]`` or ``custom.revenue``.
+
+>>> from datetime import datetime, UTC
+>>> from crmkit.model import Person
+>>> jean = Person.create(at=datetime(2026, 11, 22, tzinfo=UTC), first_name="Jean")
+>>> from_json(Person, to_json(jean)) == jean
+True
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping, Sequence, Set
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any, TypeVar, get_args, get_origin
+from uuid import UUID
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    BaseValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationNote,
+)
+from immutabledict import immutabledict
+
+from crmkit.errors import FieldError, ValidationError, join_path
+from crmkit import model, values
+from crmkit.model import ENTITY_TYPES, Entity, EntitySchema
+from crmkit.values import EmailAddress, Money, PhoneNumber, Probability, Url
+
+__all__ = [
+    "from_dict",
+    "from_json",
+    "make_converter",
+    "to_dict",
+    "to_json",
+]
+
+T = TypeVar("T")
+
+
+def _refuse(value: object, expected: str) -> ValidationError:
+    return ValidationError.single(
+        "", value, "type", f"expected {expected}, not {type(value).__name__}"
+    )
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError.single(
+                "", value, "datetime.invalid", "not an ISO 8601 date and time"
+            ) from None
+    if not isinstance(value, datetime):
+        raise _refuse(value, "an ISO 8601 datetime")
+    if value.utcoffset() is None:
+        raise ValidationError.single(
+            "", value, "datetime.naive", "naive datetime; include an offset, e.g. +00:00"
+        )
+    return value
+
+
+def _structure_date(value: Any, _: type) -> date:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError.single(
+                "", value, "date.invalid", "not an ISO 8601 date"
+            ) from None
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise _refuse(value, "an ISO 8601 date")
+    return value
+
+
+def _structure_decimal(value: Any, _: type) -> Decimal:
+    if isinstance(value, float):
+        raise ValidationError.single(
+            "",
+            value,
+            "decimal.float",
+            "floats are inexact; write the number as a string, e.g. '12.30'",
+        )
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise _refuse(value, "a decimal number as a string")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValidationError.single(
+            "", value, "decimal.invalid", "not a decimal number"
+        ) from None
+    if not number.is_finite():
+        raise ValidationError.single("", value, "decimal.invalid", "must be finite")
+    return number
+
+
+def _structure_uuid(value: Any, _: type) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    if not isinstance(value, str):
+        raise _refuse(value, "a UUID string")
+    try:
+        return UUID(value)
+    except ValueError:
+        raise ValidationError.single("", value, "id.invalid", "not a UUID") from None
+
+
+def _structure_money(value: Any, _: type) -> Money:
+    if isinstance(value, Money):
+        return value
+    if not isinstance(value, Mapping) or set(value) != {"amount", "currency"}:
+        raise _refuse(value, "{'amount': '12.30', 'currency': 'EUR'}")
+    try:
+        amount = _structure_decimal(value["amount"], Decimal)
+    except ValidationError as error:
+        raise error.at("amount") from None
+    return Money(amount, value["currency"])
+
+
+def _structure_probability(value: Any, _: type) -> Probability:
+    if isinstance(value, Probability):
+        return value
+    try:
+        return Probability(value)
+    except ValidationError as error:
+        raise ValidationError(attrs.evolve(e, path="") for e in error.errors) from None
+
+
+def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in cls)
+        raise ValidationError.single(
+            "", value, "choice.invalid", f"must be one of {allowed}"
+        ) from None
+
+
+def _structure_str(value: Any, cls: type) -> str:
+    if cls is not str:  # a StrEnum dispatches here, before Enum
+        return _structure_enum(value, cls)  # type: ignore[return-value]
+    if not isinstance(value, str):
+        raise _refuse(value, "str")
+    return value
+
+
+def _structure_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _refuse(value, "int")
+    return value
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise _refuse(value, "bool")
+    return value
+
+
+def _structure_float(value: Any, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _refuse(value, "a number")
+    return float(value)
+
+
+def _custom_value_to_json(value: Any) -> Any:
+    """Encode one custom field value as JSON-ready data, by its Python type."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Money):
+        return {"amount": str(value.amount), "currency": value.currency}
+    if isinstance(value, EmailAddress | PhoneNumber | Url):
+        return str(value)
+    if isinstance(value, tuple | list | frozenset | set):
+        return [_custom_value_to_json(item) for item in value]
+    return value
+
+
+_SETS = (frozenset, set, Set)
+_COLLECTIONS = (tuple, list, *_SETS, Sequence)
+
+
+def _is_collection(cls: Any) -> bool:
+    return get_origin(cls) in _COLLECTIONS
+
+
+def _is_immutabledict(cls: Any) -> bool:
+    return get_origin(cls) is immutabledict or cls is immutabledict
+
+
+def make_converter(
+    *,
+    schemas: Mapping[type[Entity], EntitySchema] | None = None,
+    phone_region: str | None = None,
+) -> cattrs.Converter:
+    """
+    Build a cattrs converter that knows every crmkit type.
+
+    Each call returns a new converter; nothing is shared or global, so an
+    application may register its own hooks on the one it gets.
+
+    Args:
+        schemas: Custom field schemas by entity class; their custom values are
+            typed when read and checked against the schema.
+        phone_region: The region of phone numbers written without ``+``.
+
+    Returns:
+        A converter for `to_dict`, `from_dict`, `to_json` and `from_json`.
+    """
+    converter = cattrs.Converter(
+        forbid_extra_keys=True,
+        detailed_validation=True,
+        unstruct_collection_overrides={
+            Set: lambda items: sorted(items, key=str),
+            Sequence: list,
+        },
+    )
+
+    def structure_phone(value: Any, _: type) -> PhoneNumber:
+        if isinstance(value, PhoneNumber):
+            return value
+        if not isinstance(value, str):
+            raise _refuse(value, "a phone number as text")
+        if value.strip().startswith(("+", "tel:")):
+            return PhoneNumber(value)
+        return PhoneNumber.parse(value, region=phone_region)
+
+    def structure_immutabledict(value: Any, cls: Any) -> immutabledict[Any, Any]:
+        if not isinstance(value, Mapping):
+            raise _refuse(value, "a mapping")
+        args = get_args(cls)
+        if not args or args[1] is Any:
+            return immutabledict(value)
+        return immutabledict(converter.structure(value, dict[args[0], args[1]]))  # type: ignore[valid-type]
+
+    def structure_collection(value: Any, cls: Any) -> Any:
+        if isinstance(value, str | bytes | Mapping) or not isinstance(
+            value, list | tuple | set | frozenset
+        ):
+            raise _refuse(value, "a list")
+        item_type = get_args(cls)[0]
+        items, errors = [], []
+        for index, item in enumerate(value):
+            try:
+                items.append(converter.structure(item, item_type))
+            except Exception as error:  # noqa: BLE001 - collected, then raised
+                errors.extend(_field_errors(error, item, f"[{index}]"))
+        if errors:
+            raise ValidationError(errors)
+        origin = get_origin(cls)
+        if origin in _SETS:
+            return frozenset(items)
+        return items if origin is list else tuple(items)
+
+    converter.register_structure_hook_func(_is_collection, structure_collection)
+    converter.register_structure_hook(datetime, _structure_datetime)
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_structure_hook(date, _structure_date)
+    converter.register_unstructure_hook(date, date.isoformat)
+    converter.register_structure_hook(Decimal, _structure_decimal)
+    converter.register_unstructure_hook(Decimal, str)
+    converter.register_structure_hook(UUID, _structure_uuid)
+    converter.register_unstructure_hook(UUID, str)
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(
+        EmailAddress,
+        lambda v, _: v if isinstance(v, EmailAddress) else EmailAddress(v),
+    )
+    converter.register_unstructure_hook(EmailAddress, str)
+    converter.register_structure_hook(PhoneNumber, structure_phone)
+    converter.register_unstructure_hook(PhoneNumber, str)
+    converter.register_structure_hook(Url, lambda v, _: v if isinstance(v, Url) else Url(v))
+    converter.register_unstructure_hook(Url, str)
+    converter.register_structure_hook(Money, _structure_money)
+    converter.register_unstructure_hook(
+        Money, lambda m: {"amount": str(m.amount), "currency": m.currency}
+    )
+    converter.register_structure_hook(Probability, _structure_probability)
+    converter.register_unstructure_hook(Probability, lambda p: p.value)
+    converter.register_structure_hook_func(
+        lambda cls: isinstance(cls, type) and issubclass(cls, enum.Enum),
+        _structure_enum,
+    )
+    for name in (*model.__all__, *values.__all__):
+        member = getattr(model, name, None) or getattr(values, name)
+        if isinstance(member, type) and issubclass(member, enum.StrEnum):
+            # Exact registrations beat str's hook, which a StrEnum would hit.
+            converter.register_unstructure_hook(member, str)
+    converter.register_structure_hook_func(_is_immutabledict, structure_immutabledict)
+    converter.register_unstructure_hook_func(
+        _is_immutabledict, lambda mapping: converter.unstructure(dict(mapping))
+    )
+    for cls in ENTITY_TYPES.values():
+        _register_entity(converter, cls, (schemas or {}).get(cls))
+    return converter
+
+
+def _register_entity(
+    converter: cattrs.Converter, cls: type[Entity], schema: EntitySchema | None
+) -> None:
+    """Write custom values by type; read them typed by the schema, all errors at once."""
+    unstructure_fields = converter.gen_unstructure_attrs_fromdict(cls)
+
+    def unstructure(entity: Entity) -> dict[str, Any]:
+        data = unstructure_fields(entity)
+        data["custom"] = {
+            key: _custom_value_to_json(value) for key, value in entity.custom.items()
+        }
+        return data
+
+    converter.register_unstructure_hook(cls, unstructure)
+    if schema is None:
+        return
+    structure_fields = converter.gen_structure_attrs_fromdict(cls)
+
+    def structure(data: Any, _: type) -> Entity:
+        errors: list[FieldError] = []
+        entity = None
+        try:
+            entity = structure_fields(data, cls)
+        except Exception as error:  # noqa: BLE001 - every error is reported below
+            errors.extend(_field_errors(error, data))
+        custom = data.get("custom") if isinstance(data, Mapping) else None
+        if entity is not None:
+            try:
+                return schema.apply(entity)  # type: ignore[no-any-return]
+            except ValidationError as error:
+                errors.extend(error.errors)
+        elif isinstance(custom, Mapping):
+            try:
+                schema.validate_custom(custom)
+            except ValidationError as error:
+                errors.extend(error.errors)
+        raise ValidationError(errors)
+
+    converter.register_structure_hook(cls, structure)
+
+
+def _child(data: Any, key: str | int) -> Any:
+    try:
+        return data[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _field_errors(error: BaseException, data: Any, path: str = "") -> list[FieldError]:
+    """Flatten cattrs' exception groups into `FieldError`s with paths and values."""
+    if isinstance(error, ValidationError):
+        return [e.at(path) for e in error.errors]
+    if isinstance(error, BaseValidationError):
+        found: list[FieldError] = []
+        for inner in error.exceptions:
+            inner_path, inner_data = path, data
+            for note in getattr(inner, "__notes__", ()):
+                if isinstance(note, AttributeValidationNote):
+                    inner_path = join_path(path, note.name)
+                    inner_data = _child(data, note.name)
+                elif isinstance(note, IterableValidationNote):
+                    key = note.index
+                    inner_path = join_path(
+                        path, f"[{key}]" if isinstance(key, int) else str(key)
+                    )
+                    inner_data = _child(data, key)
+            found.extend(_field_errors(inner, inner_data, inner_path))
+        return found
+    if isinstance(error, ForbiddenExtraKeysError):
+        return [
+            FieldError(
+                join_path(path, key),
+                _child(data, key),
+                "unknown_field",
+                f"{error.cl.__name__} has no field {key!r}",
+            )
+            for key in sorted(error.extra_fields)
+        ]
+    if isinstance(error, KeyError):
+        return [FieldError(path, None, "required", "is required")]
+    return [FieldError(path, data, "invalid", f"{type(error).__name__}: {error}")]
+
+
+@cache
+def _default_converter() -> cattrs.Converter:
+    return make_converter()
+
+
+def to_dict(obj: Any, *, converter: cattrs.Converter | None = None) -> Any:
+    """
+    Turn a crmkit object into plain data: dicts, lists, strings, numbers, booleans.
+
+    Args:
+        obj: An entity, a value, a definition, or a collection of them.
+        converter: One from `make_converter`; a default one otherwise.
+    """
+    return (converter or _default_converter()).unstructure(obj)
+
+
+def from_dict(
+    cls: type[T], data: Any, *, converter: cattrs.Converter | None = None
+) -> T:
+    """
+    Build a ``cls`` from plain data, validating everything.
+
+    Raises:
+        ValidationError: Every problem found, each with its field path.
+    """
+    try:
+        return (converter or _default_converter()).structure(data, cls)
+    except ValidationError:
+        raise
+    except Exception as error:
+        raise ValidationError(_field_errors(error, data)) from None
+
+
+def to_json(obj: Any, *, converter: cattrs.Converter | None = None) -> str:
+    """Turn a crmkit object into a JSON string (see `to_dict`)."""
+    return json.dumps(to_dict(obj, converter=converter), ensure_ascii=False)
+
+
+def from_json(
+    cls: type[T], text: str | bytes, *, converter: cattrs.Converter | None = None
+) -> T:
+    """
+    Build a ``cls`` from a JSON string, validating everything.
+
+    Raises:
+        ValidationError: Malformed JSON, or every problem found in the data.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValidationError.single(
+            "", text, "json.invalid", f"not valid JSON: {error}"
+        ) from None
+    return from_dict(cls, data, converter=converter)
+
