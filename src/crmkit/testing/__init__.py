@@ -1,0 +1,14 @@
+"""
+Helpers for testing applications built on crmkit.
+
+`FixedClock` and `ManualClock` stand in for `crmkit.clock.SystemClock`.
+Hypothesis strategies for every value and entity live in `crmkit.testing.strategies`
+(it needs ``pip install 'crmkit[testing]'``).
+"""
+
+from crmkit._public import publish
+from crmkit.testing._clocks import FixedClock, ManualClock
+
+__all__ = ["FixedClock", "ManualClock"]
+
+publish(globals(), __all__)
