@@ -36,7 +36,14 @@ from crmkit.model import (
     User,
 )
 from crmkit.serialization import from_dict, from_json, to_dict, to_json
-from crmkit.values import EmailAddress, Money, PhoneNumber, PostalAddress, Probability, Url
+from crmkit.values import (
+    EmailAddress,
+    Money,
+    PhoneNumber,
+    PostalAddress,
+    Probability,
+    Url,
+)
 
 try:
     __version__ = version("crmkit")

@@ -15,7 +15,9 @@ def publish(namespace: MutableMapping[str, Any], names: Iterable[str]) -> None:
     attrs classes get their annotations resolved first, while their defining
     module is still the one that can evaluate them (cattrs needs them later).
     """
-    classes = [obj for obj in map(namespace.__getitem__, names) if isinstance(obj, type)]
+    classes = [
+        obj for obj in map(namespace.__getitem__, names) if isinstance(obj, type)
+    ]
     for cls in classes:
         if attrs.has(cls):
             attrs.resolve_types(cls)

@@ -4,12 +4,12 @@ The exceptions crmkit raises, all rooted at `CrmError`.
 ::
 
     CrmError
-     ├── ValidationError (ValueError)       bad input: every field error at once
-     │    └── CurrencyMismatch               arithmetic or comparison across currencies
-     ├── InvalidDefinition (ValueError)     a schema, pipeline or rule set that cannot work
-     ├── NotFound (LookupError)             no entity with that id
-     ├── ConcurrencyError                   an update made from a stale version
-     └── TransitionNotAllowed               a move that a definition refuses
+     ├── ValidationError (ValueError)     bad input: every field error at once
+     │    └── CurrencyMismatch             arithmetic across currencies
+     ├── InvalidDefinition (ValueError)   a schema or rule set that cannot work
+     ├── NotFound (LookupError)           no entity with that id
+     ├── ConcurrencyError                 an update made from a stale version
+     └── TransitionNotAllowed             a move that a definition refuses
 
 Each error carries its data as attributes as well as in its message, so callers can
 react to it without parsing text.

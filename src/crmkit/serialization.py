@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, Final, TypeVar, get_args, get_origin
 from uuid import UUID
 
 import attrs
@@ -45,8 +46,8 @@ from cattrs.errors import (
 )
 from immutabledict import immutabledict
 
-from crmkit.errors import FieldError, ValidationError, join_path
 from crmkit import model, values
+from crmkit.errors import FieldError, ValidationError, join_path
 from crmkit.model import ENTITY_TYPES, Entity, EntitySchema
 from crmkit.values import EmailAddress, Money, PhoneNumber, Probability, Url
 
@@ -58,7 +59,7 @@ __all__ = [
     "to_json",
 ]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 def _refuse(value: object, expected: str) -> ValidationError:
@@ -79,7 +80,10 @@ def _structure_datetime(value: Any, _: type) -> datetime:
         raise _refuse(value, "an ISO 8601 datetime")
     if value.utcoffset() is None:
         raise ValidationError.single(
-            "", value, "datetime.naive", "naive datetime; include an offset, e.g. +00:00"
+            "",
+            value,
+            "datetime.naive",
+            "naive datetime; include an offset, e.g. +00:00",
         )
     return value
 
@@ -201,7 +205,7 @@ def _custom_value_to_json(value: Any) -> Any:
     return value
 
 
-_SETS = (frozenset, set, Set)
+_SETS = (frozenset, set, AbstractSet)
 _COLLECTIONS = (tuple, list, *_SETS, Sequence)
 
 
@@ -211,6 +215,86 @@ def _is_collection(cls: Any) -> bool:
 
 def _is_immutabledict(cls: Any) -> bool:
     return get_origin(cls) is immutabledict or cls is immutabledict
+
+
+def _structure_email(value: Any, _: type) -> EmailAddress:
+    return value if isinstance(value, EmailAddress) else EmailAddress(value)
+
+
+def _structure_url(value: Any, _: type) -> Url:
+    return value if isinstance(value, Url) else Url(value)
+
+
+def _unstructure_money(money: Money) -> dict[str, str]:
+    return {"amount": str(money.amount), "currency": money.currency}
+
+
+def _unstructure_probability(probability: Probability) -> float:
+    return probability.value
+
+
+_VALUE_HOOKS: Final[
+    dict[type, tuple[Callable[[Any, Any], Any], Callable[[Any], Any]]]
+] = {
+    datetime: (_structure_datetime, datetime.isoformat),
+    date: (_structure_date, date.isoformat),
+    Decimal: (_structure_decimal, str),
+    UUID: (_structure_uuid, str),
+    EmailAddress: (_structure_email, str),
+    Url: (_structure_url, str),
+    Money: (_structure_money, _unstructure_money),
+    Probability: (_structure_probability, _unstructure_probability),
+}
+"""How each value type is read from and written to plain data."""
+
+_STRICT_BUILTINS: Final[dict[type, Callable[[Any, Any], Any]]] = {
+    str: _structure_str,
+    int: _structure_int,
+    bool: _structure_bool,
+    float: _structure_float,
+}
+"""cattrs would coerce (``int("3")``, ``str(3)``); crmkit refuses instead."""
+
+
+def _is_enum(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, enum.Enum)
+
+
+def _register_containers(converter: cattrs.Converter) -> None:
+    """Collections refuse a bare string; every bad item is reported by index."""
+
+    def structure_collection(value: Any, cls: Any) -> Any:
+        if isinstance(value, str | bytes | Mapping) or not isinstance(
+            value, list | tuple | set | frozenset
+        ):
+            raise _refuse(value, "a list")
+        item_type = get_args(cls)[0]
+        items, errors = [], []
+        for index, item in enumerate(value):
+            try:
+                items.append(converter.structure(item, item_type))
+            except Exception as error:  # noqa: BLE001 - collected, then raised
+                errors.extend(_field_errors(error, item, f"[{index}]"))
+        if errors:
+            raise ValidationError(errors)
+        origin = get_origin(cls)
+        if origin in _SETS:
+            return frozenset(items)
+        return items if origin is list else tuple(items)
+
+    def structure_immutabledict(value: Any, cls: Any) -> immutabledict[Any, Any]:
+        if not isinstance(value, Mapping):
+            raise _refuse(value, "a mapping")
+        args = get_args(cls)
+        if not args or args[1] is Any:
+            return immutabledict(value)
+        return immutabledict(converter.structure(value, dict[args[0], args[1]]))  # type: ignore[valid-type]
+
+    converter.register_structure_hook_func(_is_collection, structure_collection)
+    converter.register_structure_hook_func(_is_immutabledict, structure_immutabledict)
+    converter.register_unstructure_hook_func(
+        _is_immutabledict, lambda mapping: converter.unstructure(dict(mapping))
+    )
 
 
 def make_converter(
@@ -236,7 +320,7 @@ def make_converter(
         forbid_extra_keys=True,
         detailed_validation=True,
         unstruct_collection_overrides={
-            Set: lambda items: sorted(items, key=str),
+            AbstractSet: lambda items: sorted(items, key=str),
             Sequence: list,
         },
     )
@@ -250,74 +334,20 @@ def make_converter(
             return PhoneNumber(value)
         return PhoneNumber.parse(value, region=phone_region)
 
-    def structure_immutabledict(value: Any, cls: Any) -> immutabledict[Any, Any]:
-        if not isinstance(value, Mapping):
-            raise _refuse(value, "a mapping")
-        args = get_args(cls)
-        if not args or args[1] is Any:
-            return immutabledict(value)
-        return immutabledict(converter.structure(value, dict[args[0], args[1]]))  # type: ignore[valid-type]
-
-    def structure_collection(value: Any, cls: Any) -> Any:
-        if isinstance(value, str | bytes | Mapping) or not isinstance(
-            value, list | tuple | set | frozenset
-        ):
-            raise _refuse(value, "a list")
-        item_type = get_args(cls)[0]
-        items, errors = [], []
-        for index, item in enumerate(value):
-            try:
-                items.append(converter.structure(item, item_type))
-            except Exception as error:  # noqa: BLE001 - collected, then raised
-                errors.extend(_field_errors(error, item, f"[{index}]"))
-        if errors:
-            raise ValidationError(errors)
-        origin = get_origin(cls)
-        if origin in _SETS:
-            return frozenset(items)
-        return items if origin is list else tuple(items)
-
-    converter.register_structure_hook_func(_is_collection, structure_collection)
-    converter.register_structure_hook(datetime, _structure_datetime)
-    converter.register_unstructure_hook(datetime, datetime.isoformat)
-    converter.register_structure_hook(date, _structure_date)
-    converter.register_unstructure_hook(date, date.isoformat)
-    converter.register_structure_hook(Decimal, _structure_decimal)
-    converter.register_unstructure_hook(Decimal, str)
-    converter.register_structure_hook(UUID, _structure_uuid)
-    converter.register_unstructure_hook(UUID, str)
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook(int, _structure_int)
-    converter.register_structure_hook(bool, _structure_bool)
-    converter.register_structure_hook(float, _structure_float)
-    converter.register_structure_hook(
-        EmailAddress,
-        lambda v, _: v if isinstance(v, EmailAddress) else EmailAddress(v),
-    )
-    converter.register_unstructure_hook(EmailAddress, str)
+    _register_containers(converter)
+    for cls, structure in _STRICT_BUILTINS.items():
+        converter.register_structure_hook(cls, structure)
+    for cls, (structure, unstructure) in _VALUE_HOOKS.items():
+        converter.register_structure_hook(cls, structure)
+        converter.register_unstructure_hook(cls, unstructure)
     converter.register_structure_hook(PhoneNumber, structure_phone)
     converter.register_unstructure_hook(PhoneNumber, str)
-    converter.register_structure_hook(Url, lambda v, _: v if isinstance(v, Url) else Url(v))
-    converter.register_unstructure_hook(Url, str)
-    converter.register_structure_hook(Money, _structure_money)
-    converter.register_unstructure_hook(
-        Money, lambda m: {"amount": str(m.amount), "currency": m.currency}
-    )
-    converter.register_structure_hook(Probability, _structure_probability)
-    converter.register_unstructure_hook(Probability, lambda p: p.value)
-    converter.register_structure_hook_func(
-        lambda cls: isinstance(cls, type) and issubclass(cls, enum.Enum),
-        _structure_enum,
-    )
+    converter.register_structure_hook_func(_is_enum, _structure_enum)
     for name in (*model.__all__, *values.__all__):
         member = getattr(model, name, None) or getattr(values, name)
         if isinstance(member, type) and issubclass(member, enum.StrEnum):
             # Exact registrations beat str's hook, which a StrEnum would hit.
             converter.register_unstructure_hook(member, str)
-    converter.register_structure_hook_func(_is_immutabledict, structure_immutabledict)
-    converter.register_unstructure_hook_func(
-        _is_immutabledict, lambda mapping: converter.unstructure(dict(mapping))
-    )
     for cls in ENTITY_TYPES.values():
         _register_entity(converter, cls, (schemas or {}).get(cls))
     return converter
@@ -326,7 +356,7 @@ def make_converter(
 def _register_entity(
     converter: cattrs.Converter, cls: type[Entity], schema: EntitySchema | None
 ) -> None:
-    """Write custom values by type; read them typed by the schema, all errors at once."""
+    """Write custom values by type; read them typed by their schema."""
     unstructure_fields = converter.gen_unstructure_attrs_fromdict(cls)
 
     def unstructure(entity: Entity) -> dict[str, Any]:
@@ -423,8 +453,8 @@ def to_dict(obj: Any, *, converter: cattrs.Converter | None = None) -> Any:
 
 
 def from_dict(
-    cls: type[T], data: Any, *, converter: cattrs.Converter | None = None
-) -> T:
+    cls: type[_T], data: Any, *, converter: cattrs.Converter | None = None
+) -> _T:
     """
     Build a ``cls`` from plain data, validating everything.
 
@@ -435,7 +465,7 @@ def from_dict(
         return (converter or _default_converter()).structure(data, cls)
     except ValidationError:
         raise
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - cattrs raises many kinds; all become field errors
         raise ValidationError(_field_errors(error, data)) from None
 
 
@@ -445,8 +475,8 @@ def to_json(obj: Any, *, converter: cattrs.Converter | None = None) -> str:
 
 
 def from_json(
-    cls: type[T], text: str | bytes, *, converter: cattrs.Converter | None = None
-) -> T:
+    cls: type[_T], text: str | bytes, *, converter: cattrs.Converter | None = None
+) -> _T:
     """
     Build a ``cls`` from a JSON string, validating everything.
 
@@ -460,4 +490,3 @@ def from_json(
             "", text, "json.invalid", f"not valid JSON: {error}"
         ) from None
     return from_dict(cls, data, converter=converter)
-

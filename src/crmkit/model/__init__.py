@@ -6,7 +6,7 @@ Entities are immutable attrs classes. Each carries `id`, `version`, `created_at`
 changed entity with an `EntityUpdated` event.
 """
 
-from crmkit._public import publish
+from crmkit import _public
 from crmkit.model._campaign import Campaign, CampaignStatus
 from crmkit.model._commerce import Order, OrderLine, OrderStatus, Product
 from crmkit.model._consent import (
@@ -24,7 +24,13 @@ from crmkit.model._custom import (
     LifecycleStage,
 )
 from crmkit.model._entity import Entity, EntityUpdated, FieldChange, Updated
-from crmkit.model._parties import Organization, OrganizationRole, PartyKind, PartyRef, Person
+from crmkit.model._parties import (
+    Organization,
+    OrganizationRole,
+    PartyKind,
+    PartyRef,
+    Person,
+)
 from crmkit.model._relationship import (
     DEFAULT_RELATIONSHIP_LABELS,
     Relationship,
@@ -106,4 +112,4 @@ ENTITY_TYPES: dict[str, type[Entity]] = {
 }
 """Every entity class by its `entity_type` name."""
 
-publish(globals(), __all__)
+_public.publish(globals(), __all__)

@@ -60,17 +60,23 @@ class Campaign(Entity):
     def _invariants(self) -> Iterator[FieldError]:
         yield from super()._invariants()
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
-            yield FieldError("ends_on", self.ends_on, "date.order", "is before starts_on")
+            yield FieldError(
+                "ends_on", self.ends_on, "date.order", "is before starts_on"
+            )
         currencies = {
             name: money.currency
             for name in ("budget", "actual_cost", "expected_revenue")
             if (money := getattr(self, name)) is not None
         }
         if len(set(currencies.values())) > 1:
-            name = sorted(currencies)[-1]
+            name = max(currencies)
             yield FieldError(
-                name, getattr(self, name), "money.currency_mismatch",
+                name,
+                getattr(self, name),
+                "money.currency_mismatch",
                 "budget, cost and revenue must share one currency",
             )
         if self.parent_id is not None and self.parent_id == self.id:
-            yield FieldError("parent_id", self.parent_id, "parent.self", "cannot be its own parent")
+            yield FieldError(
+                "parent_id", self.parent_id, "parent.self", "cannot be its own parent"
+            )

@@ -55,7 +55,9 @@ def _check_currency(value: object, path: str) -> None:
     try:
         currency_minor_units(value)  # type: ignore[arg-type] # checked inside
     except ValidationError as error:
-        raise error.at(path) from None
+        raise ValidationError(
+            FieldError(path, value, e.code, e.message) for e in error.errors
+        ) from None
     if value != str(value).upper():
         raise ValidationError.single(path, value, "currency.case", "must be upper-case")
 
@@ -76,9 +78,15 @@ class OrderLine(Checked):
     product_id: ProductId | None = identifier()
 
     def _invariants(self) -> Iterator[FieldError]:
-        if self.unit_cost is not None and self.unit_cost.currency != self.unit_price.currency:
+        if (
+            self.unit_cost is not None
+            and self.unit_cost.currency != self.unit_price.currency
+        ):
             yield FieldError(
-                "unit_cost", self.unit_cost, "money.currency_mismatch", "must be in the price's currency"
+                "unit_cost",
+                self.unit_cost,
+                "money.currency_mismatch",
+                "must be in the price's currency",
             )
 
     @property
@@ -89,7 +97,9 @@ class OrderLine(Checked):
     @property
     def cost(self) -> Money | None:
         """What the line costs us, when the unit cost is known."""
-        return None if self.unit_cost is None else self.unit_cost * Decimal(self.quantity)
+        return (
+            None if self.unit_cost is None else self.unit_cost * Decimal(self.quantity)
+        )
 
 
 class OrderStatus(enum.StrEnum):
@@ -140,7 +150,10 @@ class Order(Entity):
                     "money.currency_mismatch",
                     f"must be in the order's currency {self.currency}",
                 )
-        if self.cost_to_serve is not None and self.cost_to_serve.currency != self.currency:
+        if (
+            self.cost_to_serve is not None
+            and self.cost_to_serve.currency != self.currency
+        ):
             yield FieldError(
                 "cost_to_serve",
                 self.cost_to_serve,

@@ -139,9 +139,7 @@ def _multi_choice(value: Any, field: CustomField, _: str | None) -> tuple[str, .
         raise _expected("a list of choices", value)
     unknown = [item for item in value if item not in field.choices]
     if unknown:
-        raise ValueError(
-            f"{unknown!r} not among {', '.join(map(repr, field.choices))}"
-        )
+        raise ValueError(f"{unknown!r} not among {', '.join(map(repr, field.choices))}")
     return tuple(choice for choice in field.choices if choice in value)
 
 
@@ -150,7 +148,9 @@ def _money(value: Any, _: CustomField, __: str | None) -> Money:
         return value
     if isinstance(value, Mapping) and set(value) == {"amount", "currency"}:
         amount = value["amount"]
-        return Money(Decimal(amount) if isinstance(amount, str) else amount, value["currency"])
+        return Money(
+            Decimal(amount) if isinstance(amount, str) else amount, value["currency"]
+        )
     raise _expected("Money or {'amount': ..., 'currency': ...}", value)
 
 
@@ -229,7 +229,9 @@ class CustomField:
             if any(not isinstance(c, str) or not c.strip() for c in self.choices):
                 raise InvalidDefinition("choices", "choices must be non-blank text")
             if len(set(self.choices)) != len(self.choices):
-                raise InvalidDefinition("choices", f"duplicate choices in {self.choices!r}")
+                raise InvalidDefinition(
+                    "choices", f"duplicate choices in {self.choices!r}"
+                )
         elif self.choices:
             raise InvalidDefinition("choices", f"a {self.type} field takes no choices")
 
@@ -285,7 +287,9 @@ class EntitySchema:
         by_name: dict[str, CustomField] = {}
         for index, field in enumerate(self.custom_fields):
             if not isinstance(field, CustomField):
-                raise InvalidDefinition(f"custom_fields[{index}]", "expected a CustomField")
+                raise InvalidDefinition(
+                    f"custom_fields[{index}]", "expected a CustomField"
+                )
             if field.name in by_name:
                 raise InvalidDefinition(
                     f"custom_fields[{index}].name", f"duplicate field {field.name!r}"
@@ -296,7 +300,9 @@ class EntitySchema:
         if not stages or any(not isinstance(s, str) or not s.strip() for s in stages):
             raise InvalidDefinition("lifecycle_stages", "need non-blank stage names")
         if len(set(stages)) != len(stages):
-            raise InvalidDefinition("lifecycle_stages", f"duplicate stages in {stages!r}")
+            raise InvalidDefinition(
+                "lifecycle_stages", f"duplicate stages in {stages!r}"
+            )
 
     def field(self, name: str) -> CustomField:
         """Return the custom field called ``name``."""
@@ -322,7 +328,12 @@ class EntitySchema:
             field = self._by_name.get(name)
             if field is None:
                 errors.append(
-                    FieldError(f"custom.{name}", value, "custom.unknown", "no such custom field")
+                    FieldError(
+                        f"custom.{name}",
+                        value,
+                        "custom.unknown",
+                        "no such custom field",
+                    )
                 )
             elif value is not None:
                 try:

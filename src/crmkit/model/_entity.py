@@ -80,7 +80,9 @@ def _refuse_fields(cls: type, values: Mapping[str, Any]) -> None:
     """Refuse names that are not fields, and the bookkeeping fields crmkit sets."""
     known = attrs.fields_dict(cls)
     errors = [
-        FieldError(name, value, "unknown_field", f"{cls.__name__} has no field {name!r}")
+        FieldError(
+            name, value, "unknown_field", f"{cls.__name__} has no field {name!r}"
+        )
         for name, value in sorted(values.items())
         if name not in known
     ]
@@ -221,4 +223,3 @@ class Entity(Checked):
             changes=field_changes,
         )
         return Updated(new, event)
-

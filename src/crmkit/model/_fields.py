@@ -99,7 +99,9 @@ def timestamp(*, optional: bool = False) -> Any:
 
 
 def _check_optional_day(value: object, path: str) -> None:
-    if value is not None and (isinstance(value, datetime) or not isinstance(value, date)):
+    if value is not None and (
+        isinstance(value, datetime) or not isinstance(value, date)
+    ):
         raise _type_error(path, value, "date")
 
 
@@ -156,7 +158,12 @@ def many(kind: type | tuple[type, ...]) -> Any:
         if not isinstance(value, tuple):
             raise _type_error(path, value, f"a list of {names}")
         errors = [
-            FieldError(f"{path}[{index}]", item, "type", f"expected {names}, not {type(item).__name__}")
+            FieldError(
+                f"{path}[{index}]",
+                item,
+                "type",
+                f"expected {names}, not {type(item).__name__}",
+            )
             for index, item in enumerate(value)
             if not isinstance(item, kinds)
         ]
@@ -177,12 +184,16 @@ def _check_tags(value: object, path: str) -> None:
         raise _type_error(path, value, "a set of tags")
     for tag in sorted(value, key=repr):
         if not isinstance(tag, str):
-            raise ValidationError.single(path, tag, "tag.invalid", "tags must be non-blank text")
+            raise ValidationError.single(
+                path, tag, "tag.invalid", "tags must be non-blank text"
+            )
 
 
 def tag_set() -> Any:
     """Free labels, tidied and unordered (duplicates collapse)."""
-    return attrs.field(factory=frozenset, converter=_as_tag_set, metadata={_CHECK: _check_tags})
+    return attrs.field(
+        factory=frozenset, converter=_as_tag_set, metadata={_CHECK: _check_tags}
+    )
 
 
 def _as_frozen_map(value: Any) -> Any:
@@ -196,12 +207,16 @@ def _check_map(value: object, path: str) -> None:
         raise _type_error(path, value, "a mapping")
     for key in value:
         if not isinstance(key, str) or not key:
-            raise ValidationError.single(path, key, "key.invalid", "keys must be non-empty text")
+            raise ValidationError.single(
+                path, key, "key.invalid", "keys must be non-empty text"
+            )
 
 
 def frozen_map() -> Any:
     """An immutable mapping with text keys (a plain dict is accepted)."""
-    return attrs.field(factory=immutabledict, converter=_as_frozen_map, metadata={_CHECK: _check_map})
+    return attrs.field(
+        factory=immutabledict, converter=_as_frozen_map, metadata={_CHECK: _check_map}
+    )
 
 
 def choice(kind: type[E], default: E | None = None, *, optional: bool = False) -> Any:
@@ -221,7 +236,9 @@ def choice(kind: type[E], default: E | None = None, *, optional: bool = False) -
         if value is None and optional:
             return
         if not isinstance(value, kind):
-            raise ValidationError.single(path, value, "choice.invalid", f"must be one of {allowed}")
+            raise ValidationError.single(
+                path, value, "choice.invalid", f"must be one of {allowed}"
+            )
 
     if default is None and not optional:
         return attrs.field(converter=convert, metadata={_CHECK: check})
@@ -237,7 +254,9 @@ def count() -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _type_error(path, value, "int")
         if value < 0:
-            raise ValidationError.single(path, value, "negative", "must not be negative")
+            raise ValidationError.single(
+                path, value, "negative", "must not be negative"
+            )
 
     return attrs.field(default=None, metadata={_CHECK: check})
 
@@ -286,4 +305,3 @@ class Checked:
     def _invariants(self) -> Iterator[FieldError]:
         """Yield the errors of rules that span several fields."""
         return iter(())
-

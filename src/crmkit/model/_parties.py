@@ -72,7 +72,9 @@ class OrganizationRole(Checked):
 
     def _invariants(self) -> Iterator[FieldError]:
         if self.started_on and self.ended_on and self.ended_on < self.started_on:
-            yield FieldError("ended_on", self.ended_on, "date.order", "is before started_on")
+            yield FieldError(
+                "ended_on", self.ended_on, "date.order", "is before started_on"
+            )
 
 
 class _ContactDetails:
@@ -197,8 +199,6 @@ class Person(_ContactDetails, Entity):
         return record is not None and record.status == ConsentStatus.GRANTED
 
 
-
-
 @attrs.frozen(kw_only=True)
 class Organization(_ContactDetails, Entity):
     """
@@ -233,6 +233,13 @@ class Organization(_ContactDetails, Entity):
     def _invariants(self) -> Iterator[FieldError]:
         yield from super()._invariants()
         if self.parent_id is not None and self.parent_id == self.id:
-            yield FieldError("parent_id", self.parent_id, "parent.self", "cannot be its own parent")
+            yield FieldError(
+                "parent_id", self.parent_id, "parent.self", "cannot be its own parent"
+            )
         if self.annual_revenue is not None and self.annual_revenue.amount < 0:
-            yield FieldError("annual_revenue", self.annual_revenue, "negative", "must not be negative")
+            yield FieldError(
+                "annual_revenue",
+                self.annual_revenue,
+                "negative",
+                "must not be negative",
+            )

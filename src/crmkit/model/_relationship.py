@@ -66,9 +66,9 @@ DEFAULT_RELATIONSHIP_LABELS: Final = tuple(
 @attrs.frozen(kw_only=True)
 class Relationship(Entity):
     """
-    ``source`` is a ``label`` of ``target``: Jean is an employee of Acme, Acme a
-    supplier of Globex.
+    A labelled link: ``source`` is a ``label`` of ``target``.
 
+    Jean is an employee of Acme; Acme is a supplier of Globex.
     Active from `started_on` to `ended_on` (both optional, inclusive).
 
     .. versionadded:: 0.1
@@ -87,9 +87,16 @@ class Relationship(Entity):
     def _invariants(self) -> Iterator[FieldError]:
         yield from super()._invariants()
         if self.source == self.target:
-            yield FieldError("target", self.target, "relationship.self", "a party cannot relate to itself")
+            yield FieldError(
+                "target",
+                self.target,
+                "relationship.self",
+                "a party cannot relate to itself",
+            )
         if self.started_on and self.ended_on and self.ended_on < self.started_on:
-            yield FieldError("ended_on", self.ended_on, "date.order", "is before started_on")
+            yield FieldError(
+                "ended_on", self.ended_on, "date.order", "is before started_on"
+            )
 
     def is_active(self, on: date) -> bool:
         """True when the relationship holds on the given day."""
@@ -118,10 +125,15 @@ def check_relationship(
     label = by_name.get(new.label)
     if label is None:
         raise ValidationError.single(
-            "label", new.label, "relationship.label", f"must be one of {sorted(by_name)!r}"
+            "label",
+            new.label,
+            "relationship.label",
+            f"must be one of {sorted(by_name)!r}",
         )
     same = [
-        r for r in existing if r.label == new.label and r.id != new.id and r.is_active(on)
+        r
+        for r in existing
+        if r.label == new.label and r.id != new.id and r.is_active(on)
     ]
     errors = []
     if label.max_per_source is not None:

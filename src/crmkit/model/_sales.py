@@ -32,7 +32,14 @@ from crmkit.model._fields import (
     text,
     timestamp,
 )
-from crmkit.values import EmailAddress, Money, PhoneNumber, PostalAddress, Probability, Url
+from crmkit.values import (
+    EmailAddress,
+    Money,
+    PhoneNumber,
+    PostalAddress,
+    Probability,
+    Url,
+)
 
 __all__ = ["Deal", "DealStatus", "ForecastCategory", "Lead"]
 
@@ -156,13 +163,30 @@ class Deal(Entity):
     def _invariants(self) -> Iterator[FieldError]:
         yield from super()._invariants()
         if self.status == DealStatus.LOST and not self.lost_reason:
-            yield FieldError("lost_reason", self.lost_reason, "required", "a lost deal needs a reason")
+            yield FieldError(
+                "lost_reason",
+                self.lost_reason,
+                "required",
+                "a lost deal needs a reason",
+            )
         if self.status != DealStatus.LOST and self.lost_reason:
-            yield FieldError("lost_reason", self.lost_reason, "deal.not_lost", "only a lost deal has a lost reason")
+            yield FieldError(
+                "lost_reason",
+                self.lost_reason,
+                "deal.not_lost",
+                "only a lost deal has a lost reason",
+            )
         if self.status == DealStatus.OPEN and self.closed_at is not None:
-            yield FieldError("closed_at", self.closed_at, "deal.open", "an open deal has no close time")
+            yield FieldError(
+                "closed_at",
+                self.closed_at,
+                "deal.open",
+                "an open deal has no close time",
+            )
         if self.status != DealStatus.OPEN and self.closed_at is None:
-            yield FieldError("closed_at", None, "required", f"a {self.status} deal needs closed_at")
+            yield FieldError(
+                "closed_at", None, "required", f"a {self.status} deal needs closed_at"
+            )
 
     @property
     def weighted_amount(self) -> Money | None:

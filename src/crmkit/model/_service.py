@@ -14,7 +14,15 @@ from crmkit.errors import FieldError
 from crmkit.ids import ActivityId, OrganizationId, TeamId, TicketId, UserId
 from crmkit.model._consent import Channel
 from crmkit.model._entity import Entity, entity_id
-from crmkit.model._fields import choice, identifier, many, one_of, tag_set, text, timestamp
+from crmkit.model._fields import (
+    choice,
+    identifier,
+    many,
+    one_of,
+    tag_set,
+    text,
+    timestamp,
+)
 from crmkit.model._parties import PartyRef
 
 __all__ = [
@@ -56,8 +64,9 @@ class Direction(enum.StrEnum):
 @attrs.frozen(kw_only=True)
 class Activity(Entity):
     """
-    An interaction or a piece of work, linked to the parties, deals and tickets it
-    concerns; together they make the customer's history.
+    An interaction or a piece of work: together they make the customer's history.
+
+    An activity links to the parties, deals, tickets and leads it concerns.
 
     Tasks and reminders have `due_at`; meetings and calls `starts_at`/`ends_at`;
     anything done has `done_at` and, usually, an `outcome`.
@@ -87,7 +96,9 @@ class Activity(Entity):
     def _invariants(self) -> Iterator[FieldError]:
         yield from super()._invariants()
         if self.starts_at and self.ends_at and self.ends_at < self.starts_at:
-            yield FieldError("ends_at", self.ends_at, "time.order", "is before starts_at")
+            yield FieldError(
+                "ends_at", self.ends_at, "time.order", "is before starts_at"
+            )
 
     @property
     def is_done(self) -> bool:
@@ -163,4 +174,6 @@ class Ticket(Entity):
         for name in ("first_response_at", "resolved_at", "closed_at"):
             moment = getattr(self, name)
             if moment is not None and moment < self.created_at:
-                yield FieldError(name, moment, "time.order", "is before the ticket was opened")
+                yield FieldError(
+                    name, moment, "time.order", "is before the ticket was opened"
+                )

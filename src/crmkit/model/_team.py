@@ -20,13 +20,19 @@ __all__ = ["Team", "User"]
 def _check_time_zone(value: object, path: str) -> None:
     if not isinstance(value, str):
         raise ValidationError.single(
-            path, value, "type", f"expected an IANA zone name, not {type(value).__name__}"
+            path,
+            value,
+            "type",
+            f"expected an IANA zone name, not {type(value).__name__}",
         )
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError.single(
-            path, value, "time_zone.unknown", "not an IANA time zone such as 'Europe/Paris'"
+            path,
+            value,
+            "time_zone.unknown",
+            "not an IANA time zone such as 'Europe/Paris'",
         ) from None
 
 
@@ -77,5 +83,7 @@ class Team(Entity):
         seen = set()
         for index, member in enumerate(self.member_ids):
             if member in seen:
-                yield FieldError(f"member_ids[{index}]", member, "duplicate", "is listed twice")
+                yield FieldError(
+                    f"member_ids[{index}]", member, "duplicate", "is listed twice"
+                )
             seen.add(member)

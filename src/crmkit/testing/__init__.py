@@ -6,9 +6,9 @@ Hypothesis strategies for every value and entity live in `crmkit.testing.strateg
 (it needs ``pip install 'crmkit[testing]'``).
 """
 
-from crmkit._public import publish
+from crmkit import _public
 from crmkit.testing._clocks import FixedClock, ManualClock
 
 __all__ = ["FixedClock", "ManualClock"]
 
-publish(globals(), __all__)
+_public.publish(globals(), __all__)

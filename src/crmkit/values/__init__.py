@@ -5,7 +5,7 @@ Each value checks itself on construction and raises `crmkit.errors.ValidationErr
 naming the field and the value it refused.
 """
 
-from crmkit._public import publish
+from crmkit import _public
 from crmkit.values._address import PostalAddress, country_code
 from crmkit.values._email import EmailAddress
 from crmkit.values._money import Money, currency_minor_units
@@ -25,4 +25,4 @@ __all__ = [
     "currency_minor_units",
 ]
 
-publish(globals(), __all__)
+_public.publish(globals(), __all__)

@@ -51,7 +51,10 @@ def _lines(lines: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     for index, line in enumerate(lines):
         if not isinstance(line, str):
             raise ValidationError.single(
-                f"lines[{index}]", line, "type", f"expected str, not {type(line).__name__}"
+                f"lines[{index}]",
+                line,
+                "type",
+                f"expected str, not {type(line).__name__}",
             )
         if line.strip():
             cleaned.append(" ".join(line.split()))
@@ -80,8 +83,9 @@ class PostalAddress:
     Whitespace is tidied, blank lines are left out and postcodes are upper-cased,
     so ``"sw1a 1aa"`` and ``"SW1A 1AA"`` compare equal.
 
-    >>> PostalAddress(lines=["12 rue de la Paix"], postcode="75002", city="Paris",
-    ...               country="fr").country
+    >>> PostalAddress(
+    ...     lines=["12 rue de la Paix"], postcode="75002", city="Paris", country="fr"
+    ... ).country
     'FR'
 
     .. versionadded:: 0.1
@@ -96,4 +100,6 @@ class PostalAddress:
     @property
     def is_empty(self) -> bool:
         """True when no part of the address is filled in."""
-        return not (self.lines or self.postcode or self.city or self.region or self.country)
+        return not (
+            self.lines or self.postcode or self.city or self.region or self.country
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+
 import attrs
 from email_validator import EmailSyntaxError, ValidatedEmail
 from email_validator.syntax import (
@@ -44,7 +45,9 @@ def _validate(text: str) -> tuple[str, str]:
     if not domain:
         raise EmailSyntaxError("There must be something after the @-sign.")
     if domain.startswith("["):
-        raise EmailSyntaxError("A bracketed IP address after the @-sign is not allowed.")
+        raise EmailSyntaxError(
+            "A bracketed IP address after the @-sign is not allowed."
+        )
     unicode_domain, ascii_domain = _domain(domain)
     result = ValidatedEmail()
     result.original = text

@@ -121,7 +121,9 @@ class Money:
         places = self.minor_units
         if places is None:
             return self
-        return Money(self.amount.quantize(Decimal(1).scaleb(-places), rounding), self.currency)
+        return Money(
+            self.amount.quantize(Decimal(1).scaleb(-places), rounding), self.currency
+        )
 
     def converted(self, currency: str, rate: Decimal) -> Money:
         """
@@ -146,11 +148,16 @@ class Money:
         total = sum(weights, Decimal(0))
         if not weights or total <= 0 or any(w < 0 for w in weights):
             raise ValidationError.single(
-                "ratios", list(ratios), "money.ratios", "need non-negative ratios with a positive sum"
+                "ratios",
+                list(ratios),
+                "money.ratios",
+                "need non-negative ratios with a positive sum",
             )
         unit = Decimal(1).scaleb(-(self.minor_units or 0))
         whole = self.rounded().amount
-        shares = [(whole * w / total).quantize(unit, rounding="ROUND_FLOOR") for w in weights]
+        shares = [
+            (whole * w / total).quantize(unit, rounding="ROUND_FLOOR") for w in weights
+        ]
         remainder = whole - sum(shares, Decimal(0))
         step = unit if remainder >= 0 else -unit
         index = 0

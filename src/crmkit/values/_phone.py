@@ -42,7 +42,11 @@ def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber:
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as error:
-        if region is None and not text.startswith(("+", "tel:")):
+        if (
+            region is None
+            and error.error_type == NumberParseException.INVALID_COUNTRY_CODE
+            and not text.startswith(("+", "tel:"))
+        ):
             raise ValidationError.single(
                 "",
                 text,
@@ -156,7 +160,9 @@ class PhoneNumber:
         return str(phonenumbers.format_number(self._parsed, PhoneNumberFormat.RFC3966))
 
     def __str__(self) -> str:
-        return self.e164 if self.extension is None else f"{self.e164};ext={self.extension}"
+        return (
+            self.e164 if self.extension is None else f"{self.e164};ext={self.extension}"
+        )
 
     def __repr__(self) -> str:
         return f"PhoneNumber({str(self)!r})"

@@ -12,7 +12,7 @@ from crmkit.errors import ValidationError
 __all__ = ["Probability"]
 
 
-def _checked(value: float | int | Decimal) -> float:
+def _checked(value: float | Decimal) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValidationError.single(
             "value",
@@ -44,7 +44,7 @@ class Probability:
     value: float = attrs.field(converter=_checked)
 
     @classmethod
-    def from_percent(cls, percent: float | int | Decimal) -> Probability:
+    def from_percent(cls, percent: float | Decimal) -> Probability:
         """Build from a percentage between 0 and 100."""
         if isinstance(percent, bool) or not isinstance(percent, int | float | Decimal):
             raise ValidationError.single(
@@ -65,7 +65,7 @@ class Probability:
         return self.value * 100
 
     def as_decimal(self) -> Decimal:
-        """The probability as the shortest `Decimal` that reads back as the same float."""
+        """The probability as the shortest `Decimal` that reads as the same float."""
         return Decimal(repr(self.value))
 
     def __float__(self) -> float:

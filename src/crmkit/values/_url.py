@@ -44,7 +44,9 @@ def _normalized(text: str) -> str:
         raise ValidationError.single(
             "", text, "url.credentials", "must not carry a user name or password"
         )
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit(
+        (parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment)
+    )
 
 
 @attrs.frozen

@@ -1,0 +1,47 @@
+"""Shared test configuration: Hypothesis profiles and the PostgreSQL fixture."""
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# Profiles derive from Hypothesis' "default" profile, not from whichever profile
+# is loaded now: Hypothesis loads its own "ci" profile (derandomize=True) when it
+# sees CI=true, and that must not leak into ours. Ours replaces that "ci" one.
+_BASE = settings.get_profile("default")
+settings.register_profile("dev", _BASE, max_examples=100, deadline=None)
+settings.register_profile(
+    "ci",
+    _BASE,
+    max_examples=300,
+    deadline=None,
+    derandomize=False,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,  # a CI checkout is thrown away, so saved examples would be too
+)
+settings.register_profile("fast", _BASE, max_examples=10, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def _running_in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"true", "1", "yes"}
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> str:
+    """Return the DSN of the PostgreSQL test database (CRMKIT_PG_DSN)."""
+    dsn = os.environ.get("CRMKIT_PG_DSN")
+    if dsn:
+        return dsn
+    if _running_in_ci():
+        pytest.fail(
+            "CRMKIT_PG_DSN is not set under CI=true: PostgreSQL tests must run in CI,"
+            " so run them through `bash scripts/test`, which starts PostgreSQL and"
+            " exports CRMKIT_PG_DSN",
+            pytrace=False,
+        )
+    pytest.skip(
+        "PostgreSQL tests need CRMKIT_PG_DSN"
+        " (bash scripts/test sets it up when PostgreSQL is installed)"
+    )
