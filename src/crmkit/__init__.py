@@ -35,7 +35,13 @@ from crmkit.model import (
     Ticket,
     User,
 )
-from crmkit.serialization import from_dict, from_json, to_dict, to_json
+from crmkit.serialization import (
+    create_from_dict,
+    from_dict,
+    from_json,
+    to_dict,
+    to_json,
+)
 from crmkit.values import (
     EmailAddress,
     Money,
@@ -82,6 +88,7 @@ __all__ = [
     "User",
     "ValidationError",
     "__version__",
+    "create_from_dict",
     "from_dict",
     "from_json",
     "to_dict",

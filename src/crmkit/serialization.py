@@ -47,11 +47,15 @@ from cattrs.errors import (
 from immutabledict import immutabledict
 
 from crmkit import model, values
+from crmkit._validation import aware_utc
 from crmkit.errors import FieldError, ValidationError, join_path
+from crmkit.ids import new_id
 from crmkit.model import ENTITY_TYPES, Entity, EntitySchema
+from crmkit.model._entity import BOOKKEEPING
 from crmkit.values import EmailAddress, Money, PhoneNumber, Probability, Url
 
 __all__ = [
+    "create_from_dict",
     "from_dict",
     "from_json",
     "make_converter",
@@ -60,6 +64,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_E = TypeVar("_E", bound=Entity)
 
 
 def _refuse(value: object, expected: str) -> ValidationError:
@@ -467,6 +472,55 @@ def from_dict(
         raise
     except Exception as error:  # noqa: BLE001 - cattrs raises many kinds; all become field errors
         raise ValidationError(_field_errors(error, data)) from None
+
+
+def create_from_dict(
+    cls: type[_E],
+    data: Mapping[str, Any],
+    *,
+    at: datetime,
+    converter: cattrs.Converter | None = None,
+) -> _E:
+    """
+    Create a new entity from plain data, such as a web form or an API payload.
+
+    Like `Entity.create`, it stamps id, version and times from ``at``; like
+    `from_dict`, it reads text values (emails, phones, dates...) and reports every
+    problem at once.
+
+    >>> from datetime import datetime, UTC
+    >>> from crmkit.model import Person
+    >>> at = datetime(2026, 11, 22, tzinfo=UTC)
+    >>> create_from_dict(
+    ...     Person, {"first_name": "Jean", "emails": ["a@b.fr"]}, at=at
+    ... ).version
+    1
+
+    Raises:
+        ValidationError: Every problem found, each with its field path; the
+            bookkeeping fields (id, version, times) cannot be given.
+    """
+    at = aware_utc(at, "at")
+    errors = [
+        FieldError(
+            name, data[name], "read_only", "is managed by crmkit and cannot be set"
+        )
+        for name in sorted(BOOKKEEPING & set(data))
+    ]
+    stamped = {
+        **data,
+        "id": str(new_id(at)),
+        "version": 1,
+        "created_at": at.isoformat(),
+        "updated_at": at.isoformat(),
+    }
+    try:
+        entity = from_dict(cls, stamped, converter=converter)
+    except ValidationError as error:
+        errors.extend(error.errors)
+    if errors:
+        raise ValidationError(errors)
+    return entity
 
 
 def to_json(obj: Any, *, converter: cattrs.Converter | None = None) -> str:
