@@ -189,12 +189,6 @@ def _structure_bool(value: Any, _: type) -> bool:
     return value
 
 
-def _structure_float(value: Any, _: type) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _refuse(value, "a number")
-    return float(value)
-
-
 def _custom_value_to_json(value: Any) -> Any:
     """Encode one custom field value as JSON-ready data, by its Python type."""
     if isinstance(value, Decimal):
@@ -256,7 +250,6 @@ _STRICT_BUILTINS: Final[dict[type, Callable[[Any, Any], Any]]] = {
     str: _structure_str,
     int: _structure_int,
     bool: _structure_bool,
-    float: _structure_float,
 }
 """cattrs would coerce (``int("3")``, ``str(3)``); crmkit refuses instead."""
 

@@ -265,3 +265,87 @@ def test_converters_are_independent():
         first.unstructure(email),
         second.unstructure(email),
     )
+
+
+def test_typed_values_are_accepted_as_they_are():
+    """Data that already holds typed values (from Python code) is read as is."""
+    person = Person.create(
+        at=NOW,
+        first_name="Jean",
+        emails=[EmailAddress("jean@exemple.fr")],
+        phones=[PhoneNumber("+33612345678")],
+        birth_date=date(1980, 1, 2),
+    )
+    typed = {
+        **to_dict(person),
+        "id": person.id,
+        "created_at": NOW,
+        "updated_at": NOW,
+        "birth_date": date(1980, 1, 2),
+        "emails": [EmailAddress("jean@exemple.fr")],
+        "phones": [PhoneNumber("+33612345678")],
+    }
+    assert person == from_dict(Person, typed)
+    deal = Deal.create(
+        at=NOW, name="x", pipeline="p", stage="s", probability=Probability(0.5)
+    )
+    assert deal == from_dict(Deal, {**to_dict(deal), "probability": Probability(0.5)})
+
+
+def test_flags_and_probabilities_are_strict():
+    """A flag is a bool, not 1 or "yes"; a probability is a number in [0, 1]."""
+    row = to_dict(Organization.create(at=NOW, name="Acme"))
+    assert ["roles[0].is_primary"] == paths(
+        lambda: from_dict(
+            Person,
+            {
+                **to_dict(Person.create(at=NOW, first_name="J")),
+                "roles": [{"organization_id": row["id"], "is_primary": 1}],
+            },
+        )
+    )
+    deal = to_dict(Deal.create(at=NOW, name="x", pipeline="p", stage="s"))
+    assert ["probability"] == paths(
+        lambda: from_dict(Deal, {**deal, "probability": 1.5})
+    )
+
+
+def test_mapping_values_are_checked_by_key():
+    """A bad value in a mapping field is named by its key."""
+    row = to_dict(Person.create(at=NOW, first_name="J"))
+    assert ["preferences.time"] == paths(
+        lambda: from_dict(Person, {**row, "preferences": {"time": 9}})
+    )
+    assert ["preferences"] == paths(
+        lambda: from_dict(Person, {**row, "preferences": "am"})
+    )
+
+
+def test_custom_values_of_every_type_are_written_as_json():
+    """Custom values are written by their type, so any of them goes to JSON."""
+    person = Person.create(
+        at=NOW,
+        first_name="J",
+        custom={
+            "since": date(2026, 1, 1),
+            "seen": NOW,
+            "contact": EmailAddress("a@b.fr"),
+            "products": ("crm", "bi"),
+            "count": 3,
+        },
+    )
+    assert {
+        "since": "2026-01-01",
+        "seen": "2026-11-22T09:00:00+00:00",
+        "contact": "a@b.fr",
+        "products": ["crm", "bi"],
+        "count": 3,
+    } == json.loads(to_json(person))["custom"]
+
+
+def test_a_record_that_is_not_a_mapping():
+    """Anything but a mapping is refused as a whole."""
+    assert [""] == paths(lambda: from_dict(Person, ["not", "a", "dict"]))
+    schema = EntitySchema(custom_fields=[CustomField(name="x", type="text")])
+    converter = make_converter(schemas={Person: schema})
+    assert [""] == paths(lambda: from_dict(Person, "nope", converter=converter))
