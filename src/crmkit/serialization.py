@@ -48,7 +48,7 @@ from immutabledict import immutabledict
 
 from crmkit import model, values
 from crmkit._validation import aware_utc
-from crmkit.errors import FieldError, ValidationError, join_path
+from crmkit.errors import FieldError, InvalidDefinition, ValidationError, join_path
 from crmkit.ids import new_id
 from crmkit.model import ENTITY_TYPES, Entity, EntitySchema
 from crmkit.model._entity import BOOKKEEPING
@@ -431,6 +431,16 @@ def _field_errors(error: BaseException, data: Any, path: str = "") -> list[Field
         ]
     if isinstance(error, KeyError):
         return [FieldError(path, None, "required", "is required")]
+    if isinstance(error, InvalidDefinition):
+        inner = error.path.split(".")[0].split("[")[0]
+        return [
+            FieldError(
+                join_path(path, error.path),
+                _child(data, inner) if inner else data,
+                "definition.invalid",
+                error.reason,
+            )
+        ]
     return [FieldError(path, data, "invalid", f"{type(error).__name__}: {error}")]
 
 

@@ -349,3 +349,21 @@ def test_a_record_that_is_not_a_mapping():
     schema = EntitySchema(custom_fields=[CustomField(name="x", type="text")])
     converter = make_converter(schemas={Person: schema})
     assert [""] == paths(lambda: from_dict(Person, "nope", converter=converter))
+
+
+def test_definitions_round_trip_and_report_their_errors():
+    """Schemas and labels are data; a bad one read from data names the spot."""
+    schema = EntitySchema(
+        custom_fields=[CustomField(name="seg", type="choice", choices=["a", "b"])],
+        lifecycle_stages=["suspect", "client"],
+        phone_region="BE",
+    )
+    assert schema == from_json(EntitySchema, to_json(schema))
+    with pytest.raises(ValidationError) as error:
+        from_dict(EntitySchema, {"custom_fields": [{"name": "Bad", "type": "text"}]})
+    found = error.value.errors[0]
+    assert ("custom_fields[0].name", "Bad", "definition.invalid") == (
+        found.path,
+        found.value,
+        found.code,
+    )
