@@ -8,8 +8,12 @@ The exceptions crmkit raises, all rooted at `CrmError`.
      │    └── CurrencyMismatch             arithmetic across currencies
      ├── InvalidDefinition (ValueError)   a schema or rule set that cannot work
      ├── NotFound (LookupError)           no entity with that id
+     ├── AlreadyExists                    an id or external id already taken
      ├── ConcurrencyError                 an update made from a stale version
-     └── TransitionNotAllowed             a move that a definition refuses
+     ├── TransitionNotAllowed             a move that a definition refuses
+     └── StorageError                     the database cannot be used as asked
+          ├── DatabaseLocked              another writer held it past the timeout
+          └── SchemaMismatch              not a crmkit database, or another version
 
 Each error carries its data as attributes as well as in its message, so callers can
 react to it without parsing text.
@@ -23,12 +27,16 @@ from typing import Final
 import attrs
 
 __all__ = [
+    "AlreadyExists",
     "ConcurrencyError",
     "CrmError",
     "CurrencyMismatch",
+    "DatabaseLocked",
     "FieldError",
     "InvalidDefinition",
     "NotFound",
+    "SchemaMismatch",
+    "StorageError",
     "TransitionNotAllowed",
     "ValidationError",
     "join_path",
@@ -248,3 +256,50 @@ class TransitionNotAllowed(CrmError):  # noqa: N818 - python-statemachine's name
         super().__init__(
             f"{entity_id}: cannot {event!r} from stage {stage!r}: {requirement}"
         )
+
+
+class AlreadyExists(CrmError):  # noqa: N818 - reads as "raise AlreadyExists"
+    """
+    An entity with that id, or that external id, is already stored.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, entity_type: str, key: str, value: object) -> None:
+        self.entity_type = entity_type
+        self.key = key
+        self.value = value
+        super().__init__(f"a {entity_type} with {key} {value} already exists")
+
+
+class StorageError(CrmError):
+    """
+    The database cannot be used as asked.
+
+    .. versionadded:: 0.1
+    """
+
+
+class DatabaseLocked(StorageError):  # noqa: N818 - the state, as SQLite names it
+    """
+    Another writer held the database longer than the busy timeout.
+
+    .. versionadded:: 0.1
+    """
+
+
+class SchemaMismatch(StorageError):  # noqa: N818 - the state it reports
+    """
+    The database is not a crmkit database, or not at this crmkit's schema version.
+
+    Attributes:
+        found: The schema version found (`None` when it is not a crmkit database).
+        expected: The version this crmkit uses.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, message: str, *, found: int | None, expected: int) -> None:
+        self.found = found
+        self.expected = expected
+        super().__init__(message)

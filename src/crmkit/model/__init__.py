@@ -23,7 +23,17 @@ from crmkit.model._custom import (
     EntitySchema,
     LifecycleStage,
 )
-from crmkit.model._entity import Entity, EntityUpdated, FieldChange, Updated
+from crmkit.model._entity import (
+    Entity,
+    EntityArchived,
+    EntityCreated,
+    EntityDeleted,
+    EntityRestored,
+    EntityUpdated,
+    FieldChange,
+    Updated,
+    diff,
+)
 from crmkit.model._parties import (
     Organization,
     OrganizationRole,
@@ -65,6 +75,10 @@ __all__ = [
     "DealStatus",
     "Direction",
     "Entity",
+    "EntityArchived",
+    "EntityCreated",
+    "EntityDeleted",
+    "EntityRestored",
     "EntitySchema",
     "EntityUpdated",
     "FieldChange",
@@ -91,6 +105,7 @@ __all__ = [
     "User",
     "check_relationship",
     "consent_at",
+    "diff",
 ]
 
 ENTITY_TYPES: dict[str, type[Entity]] = {

@@ -18,7 +18,17 @@ from crmkit.model._fields import Checked, checked, frozen_map, timestamp
 if TYPE_CHECKING:
     from crmkit.model._custom import EntitySchema
 
-__all__ = ["Entity", "EntityUpdated", "FieldChange", "Updated"]
+__all__ = [
+    "Entity",
+    "EntityArchived",
+    "EntityCreated",
+    "EntityDeleted",
+    "EntityRestored",
+    "EntityUpdated",
+    "FieldChange",
+    "Updated",
+    "diff",
+]
 
 BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
 
@@ -56,6 +66,63 @@ class EntityUpdated:
     changes: tuple[FieldChange, ...]
 
 
+@attrs.frozen(kw_only=True)
+class EntityCreated:
+    """
+    Domain event: an entity was stored for the first time.
+
+    .. versionadded:: 0.1
+    """
+
+    entity_type: str
+    entity_id: UUID
+    version: int
+    at: datetime
+    actor: UserId | None
+
+
+@attrs.frozen(kw_only=True)
+class EntityArchived:
+    """
+    Domain event: an entity was archived (soft-deleted); it can be restored.
+
+    .. versionadded:: 0.1
+    """
+
+    entity_type: str
+    entity_id: UUID
+    at: datetime
+    actor: UserId | None
+
+
+@attrs.frozen(kw_only=True)
+class EntityRestored:
+    """
+    Domain event: an archived entity was brought back.
+
+    .. versionadded:: 0.1
+    """
+
+    entity_type: str
+    entity_id: UUID
+    at: datetime
+    actor: UserId | None
+
+
+@attrs.frozen(kw_only=True)
+class EntityDeleted:
+    """
+    Domain event: an entity was erased for good.
+
+    .. versionadded:: 0.1
+    """
+
+    entity_type: str
+    entity_id: UUID
+    at: datetime
+    actor: UserId | None
+
+
 class Updated(NamedTuple, Generic[_E]):
     """What `Entity.update` returns: the new entity and the event describing it."""
 
@@ -63,7 +130,16 @@ class Updated(NamedTuple, Generic[_E]):
     event: EntityUpdated
 
 
-def _diff(old: Entity, new: Entity) -> Iterator[FieldChange]:
+def diff(old: Entity, new: Entity) -> tuple[FieldChange, ...]:
+    """
+    List what changed between two versions of an entity, field by field.
+
+    Bookkeeping fields are left out; custom fields are compared key by key.
+    """
+    return tuple(_changes(old, new))
+
+
+def _changes(old: Entity, new: Entity) -> Iterator[FieldChange]:
     for field in attrs.fields(type(old)):
         if field.name in BOOKKEEPING:
             continue
@@ -208,7 +284,7 @@ class Entity(Checked):
         candidate = attrs.evolve(self, **changes)
         if schema is not None:
             candidate = schema.apply(candidate)
-        field_changes = tuple(_diff(self, candidate))
+        field_changes = diff(self, candidate)
         new = (
             attrs.evolve(candidate, version=self.version + 1, updated_at=at)
             if field_changes

@@ -1,0 +1,54 @@
+"""
+Storage ports and their adapters.
+
+The ports are Protocols (`Repository`, `UnitOfWork`, `Database`), so an application
+may implement them itself; `crmkit.testing.contract.RepositoryContract` checks that an
+implementation behaves like crmkit's own. Adapters: `crmkit.repositories.memory`
+(in memory) and `crmkit.repositories.sql` (SQLite, the embedded default, and
+PostgreSQL).
+"""
+
+from crmkit import _public
+from crmkit.repositories._base import HistoryPolicy
+from crmkit.repositories._ports import (
+    Database,
+    FieldHistoryEntry,
+    OutboxMessage,
+    Repository,
+    UnitOfWork,
+)
+from crmkit.repositories._query import (
+    Condition,
+    Op,
+    Page,
+    eq,
+    gt,
+    gte,
+    in_,
+    is_null,
+    lt,
+    lte,
+    ne,
+)
+
+__all__ = [
+    "Condition",
+    "Database",
+    "FieldHistoryEntry",
+    "HistoryPolicy",
+    "Op",
+    "OutboxMessage",
+    "Page",
+    "Repository",
+    "UnitOfWork",
+    "eq",
+    "gt",
+    "gte",
+    "in_",
+    "is_null",
+    "lt",
+    "lte",
+    "ne",
+]
+
+_public.publish(globals(), __all__)

@@ -1,0 +1,136 @@
+"""What the storage adapters share: repository attributes, history and events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import cattrs
+
+from crmkit._validation import aware_utc
+from crmkit.errors import ValidationError
+from crmkit.ids import UserId
+from crmkit.model import (
+    Activity,
+    Campaign,
+    Deal,
+    Entity,
+    Lead,
+    Order,
+    Organization,
+    Person,
+    Product,
+    Relationship,
+    Team,
+    Ticket,
+    User,
+    diff,
+)
+from crmkit.repositories._ports import FieldHistoryEntry, Repository
+
+__all__ = ["HistoryPolicy", "RepositoryAttribute", "UnitOfWorkBase", "event_record"]
+
+_E = TypeVar("_E", bound=Entity)
+
+
+class RepositoryAttribute(Generic[_E]):
+    """A descriptor: ``uow.people`` is ``uow.repository(Person)``."""
+
+    def __init__(self, cls: type[_E]) -> None:
+        self.cls = cls
+
+    def __get__(self, uow: UnitOfWorkBase, owner: type) -> Repository[_E]:
+        return uow.repository(self.cls)
+
+
+class UnitOfWorkBase:
+    """The repository attributes every unit of work has."""
+
+    people = RepositoryAttribute(Person)
+    organizations = RepositoryAttribute(Organization)
+    relationships = RepositoryAttribute(Relationship)
+    leads = RepositoryAttribute(Lead)
+    deals = RepositoryAttribute(Deal)
+    activities = RepositoryAttribute(Activity)
+    tickets = RepositoryAttribute(Ticket)
+    orders = RepositoryAttribute(Order)
+    products = RepositoryAttribute(Product)
+    users = RepositoryAttribute(User)
+    teams = RepositoryAttribute(Team)
+    campaigns = RepositoryAttribute(Campaign)
+
+    def repository(self, cls: type[_E]) -> Repository[_E]:
+        """The repository of an entity class."""
+        raise NotImplementedError
+
+
+class HistoryPolicy:
+    """
+    Which fields' changes are recorded, per entity type (all of them by default).
+
+    ``HistoryPolicy({Person: {"emails", "owner_id"}})`` tracks only those two fields
+    of people and every field of the other types; ``custom`` tracks every custom
+    field, ``custom.revenue`` only that one.
+    """
+
+    def __init__(
+        self, tracked: Mapping[type[Entity], Collection[str]] | None = None
+    ) -> None:
+        self._tracked = {
+            cls: frozenset(fields) for cls, fields in (tracked or {}).items()
+        }
+
+    def tracks(self, cls: type[Entity], field: str) -> bool:
+        """True when changes of ``field`` on ``cls`` are recorded."""
+        fields = self._tracked.get(cls)
+        if fields is None:
+            return True
+        return field in fields or field.split(".")[0] in fields
+
+    def entries(
+        self,
+        old: Entity,
+        new: Entity,
+        *,
+        actor: UserId | None,
+        plain: Callable[[Any], Any],
+    ) -> list[FieldHistoryEntry]:
+        """History entries for the tracked fields that differ between two versions."""
+        return [
+            FieldHistoryEntry(
+                entity_type=new.entity_type,
+                entity_id=new.id,
+                version=new.version,
+                field=change.field,
+                old=plain(change.old),
+                new=plain(change.new),
+                actor=actor,
+                at=new.updated_at,
+            )
+            for change in diff(old, new)
+            if self.tracks(type(new), change.field)
+        ]
+
+
+def event_record(
+    event: Any, converter: cattrs.Converter
+) -> tuple[str, str | None, Any, datetime, dict[str, Any]]:
+    """Split an event into outbox columns: type, entity type and id, time, payload."""
+    at = getattr(event, "at", None)
+    if not isinstance(at, datetime):
+        raise ValidationError.single(
+            "event.at", at, "event.at", "an event needs an aware `at` datetime"
+        )
+    payload = converter.unstructure(event)
+    if not isinstance(payload, dict):
+        raise ValidationError.single(
+            "event", event, "event.type", "an event must be an attrs class"
+        )
+    return (
+        type(event).__name__,
+        getattr(event, "entity_type", None),
+        getattr(event, "entity_id", None),
+        aware_utc(at, "event.at"),
+        payload,
+    )

@@ -1,0 +1,530 @@
+"""
+An in-memory database: the reference implementation of crmkit's storage ports.
+
+It behaves like the SQL adapters (the same contract suite runs on both), so it can
+stand in for them in an application's tests. Units of work stage their writes and
+apply them at commit, after checking that nobody changed the same entities since;
+a lock makes commits atomic across threads.
+
+>>> from datetime import datetime, UTC
+>>> from crmkit.model import Person
+>>> db = MemoryDatabase()
+>>> with db.unit_of_work() as uow:
+...     uow.people.add(
+...         Person.create(at=datetime(2026, 11, 22, tzinfo=UTC), first_name="Jean")
+...     )
+...     uow.commit()
+>>> with db.unit_of_work() as uow:
+...     uow.people.count()
+1
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+from uuid import UUID
+
+import attrs
+
+from crmkit._validation import aware_utc
+from crmkit.errors import AlreadyExists, ConcurrencyError, NotFound, ValidationError
+from crmkit.ids import UserId
+from crmkit.model import (
+    Entity,
+    EntityArchived,
+    EntityCreated,
+    EntityDeleted,
+    EntityRestored,
+    EntityUpdated,
+    diff,
+)
+from crmkit.repositories._base import HistoryPolicy, UnitOfWorkBase, event_record
+from crmkit.repositories._catalog import CATALOG, EntityCatalog
+from crmkit.repositories._ports import FieldHistoryEntry, OutboxMessage, Repository
+from crmkit.repositories._query import Condition, Op, Page, Query, encode_cursor
+from crmkit.serialization import make_converter
+from crmkit.values import EmailAddress, PhoneNumber
+
+__all__ = ["MemoryDatabase", "MemoryUnitOfWork"]
+
+_E = TypeVar("_E", bound=Entity)
+_Key = tuple[type[Entity], UUID]
+
+
+@attrs.frozen
+class _Row:
+    entity: Entity
+    archived_at: datetime | None = None
+
+
+class MemoryDatabase:
+    """
+    Entities, field history and an outbox, held in memory.
+
+    Args:
+        history: Which fields' changes to record (all by default).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, *, history: HistoryPolicy | None = None) -> None:
+        self.history_policy = history or HistoryPolicy()
+        self.converter = make_converter()
+        self._lock = threading.Lock()
+        self._rows: dict[_Key, _Row] = {}
+        self._points: dict[tuple[type[Entity], str, str], set[UUID]] = {}
+        self._external: dict[tuple[type[Entity], str, str], UUID] = {}
+        self._history: list[FieldHistoryEntry] = []
+        self._outbox: list[OutboxMessage] = []
+        self._published: set[int] = set()
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A new unit of work over this database."""
+        return MemoryUnitOfWork(self)
+
+    def _apply(self, unit: MemoryUnitOfWork) -> None:
+        with self._lock:
+            for key, seen in unit.seen_versions.items():
+                current = self._rows.get(key)
+                actual = None if current is None else current.entity.version
+                if actual != seen:
+                    raise ConcurrencyError(
+                        key[0].entity_type,
+                        key[1],
+                        expected_version=-1 if seen is None else seen,
+                        actual_version=actual,
+                    )
+            for key, row in unit.writes.items():
+                self._unindex(key)
+                if row is None:
+                    self._rows.pop(key, None)
+                else:
+                    self._rows[key] = row
+                    self._index(key, row)
+            self._history.extend(unit.new_history)
+            start = len(self._outbox) + 1
+            for number, record in enumerate(unit.new_events, start=start):
+                event_type, entity_type, entity_id, at, payload = record
+                self._outbox.append(
+                    OutboxMessage(
+                        id=number,
+                        event_type=event_type,
+                        entity_type=entity_type,
+                        entity_id=entity_id,
+                        at=at,
+                        payload=payload,
+                    )
+                )
+            self._published.update(unit.new_published)
+
+    def _index(self, key: _Key, row: _Row) -> None:
+        cls, entity_id = key
+        catalog = CATALOG[cls]
+        for kind, value in catalog.contact_points(row.entity):
+            self._points.setdefault((cls, kind, value), set()).add(entity_id)
+        for system, value in catalog.external_ids(row.entity):
+            self._external[(cls, system, value)] = entity_id
+
+    def _unindex(self, key: _Key) -> None:
+        row = self._rows.get(key)
+        if row is None:
+            return
+        cls, entity_id = key
+        catalog = CATALOG[cls]
+        for kind, value in catalog.contact_points(row.entity):
+            self._points.get((cls, kind, value), set()).discard(entity_id)
+        for system, value in catalog.external_ids(row.entity):
+            self._external.pop((cls, system, value), None)
+
+
+class MemoryUnitOfWork(UnitOfWorkBase):
+    """
+    A transaction over a `MemoryDatabase`: writes are staged until `commit`.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, database: MemoryDatabase) -> None:
+        self.database = database
+        self.writes: dict[_Key, _Row | None] = {}
+        self.seen_versions: dict[_Key, int | None] = {}
+        self.new_history: list[FieldHistoryEntry] = []
+        self.new_events: list[
+            tuple[str, str | None, Any, datetime, dict[str, Any]]
+        ] = []
+        self.new_published: set[int] = set()
+        self._repositories: dict[type[Entity], MemoryRepository[Any]] = {}
+
+    def repository(self, cls: type[_E]) -> Repository[_E]:
+        """The repository of an entity class."""
+        if cls not in CATALOG:
+            raise ValidationError.single(
+                "cls", cls, "storage.type", f"{cls!r} is not a stored entity type"
+            )
+        if cls not in self._repositories:
+            self._repositories[cls] = MemoryRepository(self, cls)
+        return self._repositories[cls]
+
+    def record(self, event: Any) -> None:
+        """Add a domain event to the outbox, stored when the unit commits."""
+        self.new_events.append(event_record(event, self.database.converter))
+
+    def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
+        """Outbox messages not yet published, oldest first."""
+        published = self.database._published | self.new_published  # noqa: SLF001
+        pending = (m for m in self.database._outbox if m.id not in published)  # noqa: SLF001
+        return list(itertools.islice(pending, limit))
+
+    def mark_published(self, message_ids: Iterable[int], *, at: datetime) -> None:
+        """Mark outbox messages as published."""
+        aware_utc(at, "at")
+        self.new_published.update(message_ids)
+
+    def commit(self) -> None:
+        """Apply every staged change atomically, or raise `ConcurrencyError`."""
+        try:
+            self.database._apply(self)  # noqa: SLF001
+        finally:
+            self.rollback()
+
+    def rollback(self) -> None:
+        """Drop every staged change."""
+        self.writes.clear()
+        self.seen_versions.clear()
+        self.new_history.clear()
+        self.new_events.clear()
+        self.new_published.clear()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+
+class MemoryRepository(Generic[_E]):
+    """Stored entities of one type, as seen from one `MemoryUnitOfWork`."""
+
+    def __init__(self, unit: MemoryUnitOfWork, cls: type[_E]) -> None:
+        self._unit = unit
+        self._db = unit.database
+        self._cls = cls
+        self._catalog: EntityCatalog = CATALOG[cls]
+
+    # Reading --------------------------------------------------------------------
+
+    def _row(self, entity_id: UUID) -> _Row | None:
+        key = (self._cls, entity_id)
+        if key in self._unit.writes:
+            return self._unit.writes[key]
+        return self._db._rows.get(key)  # noqa: SLF001
+
+    def _all_rows(self) -> Iterator[_Row]:
+        staged = {k: r for k, r in self._unit.writes.items() if k[0] is self._cls}
+        for key, row in list(self._db._rows.items()):  # noqa: SLF001
+            if key[0] is self._cls and key not in staged:
+                yield row
+        yield from (row for row in staged.values() if row is not None)
+
+    def get(self, entity_id: UUID, *, include_archived: bool = False) -> _E:
+        """Return the entity, or raise `NotFound`."""
+        row = self._row(entity_id)
+        if row is None or (row.archived_at is not None and not include_archived):
+            raise NotFound(self._cls.entity_type, entity_id)
+        return row.entity  # type: ignore[return-value]
+
+    def get_many(self, entity_ids: Iterable[UUID]) -> list[_E]:
+        """Return the entities in the order asked; `NotFound` names any missing."""
+        ids = list(entity_ids)
+        rows = [self._row(i) for i in ids]
+        missing = [
+            i for i, r in zip(ids, rows, strict=True) if r is None or r.archived_at
+        ]
+        if missing:
+            raise NotFound(self._cls.entity_type, ", ".join(map(str, missing)))
+        return [r.entity for r in rows if r is not None]  # type: ignore[misc]
+
+    def find(
+        self,
+        *,
+        where: Mapping[str, Any] | None = None,
+        order_by: str | Sequence[str] = "created_at",
+        limit: int = 100,
+        after: str | None = None,
+        include_archived: bool = False,
+    ) -> Page[_E]:
+        """Return one page of entities matching every condition, in order."""
+        query = Query.build(
+            self._catalog.field_types(),
+            where=where,
+            order_by=order_by,
+            limit=limit,
+            after=after,
+            include_archived=include_archived,
+        )
+        fields = [key.field for key in query.order_by]
+        compare = _comparator([key.descending for key in query.order_by])
+        keyed = [
+            (tuple(values[f] for f in fields), row.entity)
+            for row, values in self._matching(query)
+        ]
+        if query.after is not None:
+            keyed = [item for item in keyed if compare(item[0], query.after) > 0]
+        keyed.sort(key=functools.cmp_to_key(lambda a, b: compare(a[0], b[0])))  # type: ignore[index]
+        page = keyed[: query.limit]
+        cursor = encode_cursor(page[-1][0]) if len(keyed) > query.limit else None
+        return Page(tuple(entity for _, entity in page), cursor)  # type: ignore[misc]
+
+    def _matching(self, query: Query) -> Iterator[tuple[_Row, dict[str, Any]]]:
+        for row in self._all_rows():
+            if row.archived_at is not None and not query.include_archived:
+                continue
+            values = self._catalog.values(row.entity)
+            if all(_holds(values[name], c) for name, c in query.where):
+                yield row, values
+
+    def count(
+        self, *, where: Mapping[str, Any] | None = None, include_archived: bool = False
+    ) -> int:
+        """Count the entities matching every condition."""
+        query = Query.build(
+            self._catalog.field_types(),
+            where=where,
+            order_by="id",
+            limit=1,
+            after=None,
+            include_archived=include_archived,
+        )
+        return sum(1 for _ in self._matching(query))
+
+    def batches(
+        self,
+        *,
+        size: int = 1000,
+        where: Mapping[str, Any] | None = None,
+        include_archived: bool = False,
+    ) -> Iterator[list[_E]]:
+        """Go through every matching entity, ``size`` at a time, in id order."""
+        cursor: str | None = None
+        while True:
+            page = self.find(
+                where=where,
+                order_by="id",
+                limit=size,
+                after=cursor,
+                include_archived=include_archived,
+            )
+            if page.items:
+                yield list(page.items)
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def _by_point(self, kind: str, value: str) -> list[_E]:
+        stored = self._db._points.get((self._cls, kind, value), set())  # noqa: SLF001
+        candidates = {i: self._row(i) for i in stored}
+        for key, row in self._unit.writes.items():
+            if key[0] is self._cls:
+                candidates[key[1]] = row
+        found = [
+            row.entity
+            for row in candidates.values()
+            if row is not None
+            and row.archived_at is None
+            and (kind, value) in set(self._catalog.contact_points(row.entity))
+        ]
+        return sorted(found, key=lambda e: e.id)  # type: ignore[arg-type]
+
+    def find_by_email(self, email: EmailAddress | str) -> list[_E]:
+        """Entities having that email address (compared normalised)."""
+        address = email if isinstance(email, EmailAddress) else EmailAddress(email)
+        return self._by_point("email", address.normalized)
+
+    def find_by_phone(self, phone: PhoneNumber | str) -> list[_E]:
+        """Entities having that phone number (compared in E.164)."""
+        number = phone if isinstance(phone, PhoneNumber) else PhoneNumber(phone)
+        return self._by_point("phone", number.e164)
+
+    def find_by_external_id(self, system: str, value: str) -> _E | None:
+        """The entity known as ``value`` in another ``system``, if any."""
+        for row in self._all_rows():
+            if (system, value) in set(self._catalog.external_ids(row.entity)):
+                return row.entity  # type: ignore[return-value]
+        return None
+
+    def history(self, entity_id: UUID) -> list[FieldHistoryEntry]:
+        """Every recorded field change of the entity, oldest first."""
+        entries = self._db._history + self._unit.new_history  # noqa: SLF001
+        return [
+            e
+            for e in entries
+            if e.entity_id == entity_id and e.entity_type == self._cls.entity_type
+        ]
+
+    # Writing --------------------------------------------------------------------
+
+    def _stage(self, entity_id: UUID, row: _Row | None) -> None:
+        key = (self._cls, entity_id)
+        if key not in self._unit.seen_versions:
+            stored = self._db._rows.get(key)  # noqa: SLF001
+            self._unit.seen_versions[key] = (
+                None if stored is None else stored.entity.version
+            )
+        self._unit.writes[key] = row
+
+    def _check_external_ids(self, entity: Entity) -> None:
+        for system, value in self._catalog.external_ids(entity):
+            owner = self.find_by_external_id(system, value)
+            if owner is not None and owner.id != entity.id:
+                raise AlreadyExists(
+                    self._cls.entity_type, f"external id {system}", value
+                )
+
+    def _check_type(self, entity: Entity) -> None:
+        if type(entity) is not self._cls:
+            raise ValidationError.single(
+                "entity",
+                type(entity).__name__,
+                "storage.type",
+                f"this repository stores {self._cls.__name__}",
+            )
+
+    def add(self, entity: _E, *, actor: UserId | None = None) -> None:
+        """Store a new entity; `AlreadyExists` if its id or an external id is taken."""
+        self._check_type(entity)
+        if self._row(entity.id) is not None:
+            raise AlreadyExists(self._cls.entity_type, "id", entity.id)
+        self._check_external_ids(entity)
+        self._stage(entity.id, _Row(entity))
+        self._unit.record(
+            EntityCreated(
+                entity_type=entity.entity_type,
+                entity_id=entity.id,
+                version=entity.version,
+                at=entity.created_at,
+                actor=actor,
+            )
+        )
+
+    def update(self, entity: _E, *, actor: UserId | None = None) -> None:
+        """Store a new version; the stored one must be at ``entity.version - 1``."""
+        self._check_type(entity)
+        row = self._row(entity.id)
+        if row is None or row.archived_at is not None:
+            raise NotFound(self._cls.entity_type, entity.id)
+        if row.entity.version != entity.version - 1:
+            raise ConcurrencyError(
+                self._cls.entity_type,
+                entity.id,
+                expected_version=entity.version - 1,
+                actual_version=row.entity.version,
+            )
+        self._check_external_ids(entity)
+        self._stage(entity.id, attrs.evolve(row, entity=entity))
+        plain = self._db.converter.unstructure
+        self._unit.new_history.extend(
+            self._db.history_policy.entries(
+                row.entity, entity, actor=actor, plain=plain
+            )
+        )
+        self._unit.record(
+            EntityUpdated(
+                entity_type=entity.entity_type,
+                entity_id=entity.id,
+                version=entity.version,
+                at=entity.updated_at,
+                actor=actor,
+                changes=diff(row.entity, entity),
+            )
+        )
+
+    def delete(
+        self,
+        entity_id: UUID,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+        hard: bool = False,
+    ) -> None:
+        """Archive the entity (it can be restored), or erase it with ``hard=True``."""
+        at = aware_utc(at, "at")
+        row = self._row(entity_id)
+        if row is None or (row.archived_at is not None and not hard):
+            raise NotFound(self._cls.entity_type, entity_id)
+        event_type: Callable[..., Any] = EntityDeleted if hard else EntityArchived
+        self._stage(entity_id, None if hard else attrs.evolve(row, archived_at=at))
+        self._unit.record(
+            event_type(
+                entity_type=self._cls.entity_type,
+                entity_id=entity_id,
+                at=at,
+                actor=actor,
+            )
+        )
+
+    def restore(
+        self, entity_id: UUID, *, at: datetime, actor: UserId | None = None
+    ) -> None:
+        """Bring an archived entity back."""
+        at = aware_utc(at, "at")
+        row = self._row(entity_id)
+        if row is None or row.archived_at is None:
+            raise NotFound(self._cls.entity_type, entity_id)
+        self._stage(entity_id, attrs.evolve(row, archived_at=None))
+        self._unit.record(
+            EntityRestored(
+                entity_type=self._cls.entity_type,
+                entity_id=entity_id,
+                at=at,
+                actor=actor,
+            )
+        )
+
+
+def _holds(value: Any, condition: Condition) -> bool:
+    """Whether a stored value meets a condition; empty values only meet is_null."""
+    op, wanted = condition.op, condition.value
+    if op == Op.IS_NULL:
+        return (value is None) is wanted
+    if value is None:
+        return False
+    checks: dict[Op, Callable[[], bool]] = {
+        Op.EQ: lambda: bool(value == wanted),
+        Op.NE: lambda: bool(value != wanted),
+        Op.LT: lambda: bool(value < wanted),
+        Op.LTE: lambda: bool(value <= wanted),
+        Op.GT: lambda: bool(value > wanted),
+        Op.GTE: lambda: bool(value >= wanted),
+        Op.IN: lambda: value in wanted,
+    }
+    return checks[op]()
+
+
+def _comparator(
+    descending: Sequence[bool],
+) -> Callable[[Sequence[Any], Sequence[Any]], int]:
+    """Compare sort keys field by field; empty values sort last, or first descending."""
+
+    def compare(left: Sequence[Any], right: Sequence[Any]) -> int:
+        for a, b, desc in zip(left, right, descending, strict=True):
+            if a == b:
+                continue
+            if a is None or b is None:
+                result = 1 if a is None else -1
+            else:
+                result = -1 if a < b else 1
+            return -result if desc else result
+        return 0
+
+    return compare

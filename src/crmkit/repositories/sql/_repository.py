@@ -1,0 +1,500 @@
+"""One SQL repository for SQLite and PostgreSQL, written with SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from uuid import UUID
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+
+from crmkit._validation import aware_utc
+from crmkit.errors import AlreadyExists, ConcurrencyError, NotFound, ValidationError
+from crmkit.ids import UserId
+from crmkit.model import (
+    Entity,
+    EntityArchived,
+    EntityCreated,
+    EntityDeleted,
+    EntityRestored,
+    EntityUpdated,
+    diff,
+)
+from crmkit.repositories._catalog import CATALOG, EntityCatalog
+from crmkit.repositories._ports import FieldHistoryEntry
+from crmkit.repositories._query import (
+    Condition,
+    Op,
+    Page,
+    Query,
+    SortKey,
+    encode_cursor,
+)
+from crmkit.repositories.sql._tables import (
+    CONTACT_POINTS,
+    ENTITY_TABLES,
+    EXTERNAL_IDS,
+    FIELD_HISTORY,
+)
+from crmkit.serialization import from_dict, to_dict
+from crmkit.values import EmailAddress, PhoneNumber
+
+if TYPE_CHECKING:
+    from crmkit.repositories.sql._database import SqlUnitOfWork
+
+__all__ = ["SqlRepository"]
+
+_E = TypeVar("_E", bound=Entity)
+_COMMON = frozenset({"id", "version", "created_at", "updated_at"})
+
+
+def _condition(column: Any, condition: Condition) -> ColumnElement[bool]:
+    op, value = condition.op, condition.value
+    if op == Op.IS_NULL:
+        return column.is_(None) if value else column.is_not(None)  # type: ignore[no-any-return]
+    clauses: dict[Op, Any] = {
+        Op.EQ: lambda: column == value,
+        Op.NE: lambda: and_(column.is_not(None), column != value),
+        Op.LT: lambda: column < value,
+        Op.LTE: lambda: column <= value,
+        Op.GT: lambda: column > value,
+        Op.GTE: lambda: column >= value,
+        Op.IN: lambda: column.in_(value) if value else false(),
+    }
+    return clauses[op]()  # type: ignore[no-any-return]
+
+
+def _after(
+    keys: Sequence[tuple[Any, bool]], cursor: Sequence[Any]
+) -> ColumnElement[bool]:
+    """
+    Rows strictly after ``cursor`` in the sort ``keys`` (column, descending).
+
+    Empty values sort last (first when descending), as in the memory adapter, so
+    each key is compared as (is empty, value).
+    """
+    alternatives = []
+    for index, ((column, descending), value) in enumerate(
+        zip(keys, cursor, strict=True)
+    ):
+        earlier = [
+            column_.is_(None) if previous is None else column_ == previous
+            for (column_, _), previous in zip(keys[:index], cursor[:index], strict=True)
+        ]
+        if value is None:
+            beyond: ColumnElement[bool] = (
+                false() if not descending else column.is_not(None)
+            )
+        elif descending:
+            beyond = column < value
+        else:
+            beyond = or_(column > value, column.is_(None))
+        alternatives.append(and_(true(), *earlier, beyond))
+    return or_(*alternatives)
+
+
+class SqlRepository(Generic[_E]):
+    """Stored entities of one type, inside one `SqlUnitOfWork`'s transaction."""
+
+    def __init__(self, unit: SqlUnitOfWork, cls: type[_E]) -> None:
+        self._unit = unit
+        self._cls = cls
+        self._catalog: EntityCatalog = CATALOG[cls]
+        self._table: Table = ENTITY_TABLES[cls]
+        self._type = cls.entity_type
+
+    @property
+    def _connection(self) -> Connection:
+        return self._unit.connection()
+
+    def _load(self, data: Any) -> _E:
+        return from_dict(self._cls, data, converter=self._unit.database.converter)
+
+    def _dump(self, entity: Entity) -> dict[str, Any]:
+        data: dict[str, Any] = to_dict(entity, converter=self._unit.database.converter)
+        return data
+
+    # Reading --------------------------------------------------------------------
+
+    def _select_row(self, entity_id: UUID, *, lock: bool = False) -> Any:
+        statement = select(self._table.c.data, self._table.c.archived_at).where(
+            self._table.c.id == entity_id
+        )
+        if lock:
+            statement = statement.with_for_update()
+        return self._connection.execute(statement).first()
+
+    def get(self, entity_id: UUID, *, include_archived: bool = False) -> _E:
+        """Return the entity, or raise `NotFound`."""
+        row = self._select_row(entity_id)
+        if row is None or (row.archived_at is not None and not include_archived):
+            raise NotFound(self._type, entity_id)
+        return self._load(row.data)
+
+    def get_many(self, entity_ids: Iterable[UUID]) -> list[_E]:
+        """Return the entities in the order asked; `NotFound` names any missing."""
+        ids = list(entity_ids)
+        found: dict[UUID, Any] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._connection.execute(
+                select(self._table.c.id, self._table.c.data).where(
+                    self._table.c.id.in_(chunk), self._table.c.archived_at.is_(None)
+                )
+            )
+            found.update((row.id, row.data) for row in rows)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFound(self._type, ", ".join(map(str, missing)))
+        return [self._load(found[i]) for i in ids]
+
+    def _query(
+        self,
+        where: Mapping[str, Any] | None,
+        order_by: str | Sequence[str],
+        limit: int,
+        after: str | None,
+        include_archived: bool,
+    ) -> Query:
+        return Query.build(
+            self._catalog.field_types(),
+            where=where,
+            order_by=order_by,
+            limit=limit,
+            after=after,
+            include_archived=include_archived,
+        )
+
+    def _filters(self, query: Query) -> list[ColumnElement[bool]]:
+        filters = [_condition(self._table.c[name], c) for name, c in query.where]
+        if not query.include_archived:
+            filters.append(self._table.c.archived_at.is_(None))
+        return filters
+
+    def find(
+        self,
+        *,
+        where: Mapping[str, Any] | None = None,
+        order_by: str | Sequence[str] = "created_at",
+        limit: int = 100,
+        after: str | None = None,
+        include_archived: bool = False,
+    ) -> Page[_E]:
+        """Return one page of entities matching every condition, in order."""
+        query = self._query(where, order_by, limit, after, include_archived)
+        keys = [(self._table.c[key.field], key.descending) for key in query.order_by]
+        filters = self._filters(query)
+        if query.after is not None:
+            filters.append(_after(keys, query.after))
+        statement = (
+            select(self._table.c.data, *(column for column, _ in keys))
+            .where(*filters)
+            .order_by(*_ordering(keys))
+            .limit(query.limit + 1)
+        )
+        rows = self._connection.execute(statement).all()
+        page = rows[: query.limit]
+        cursor = None
+        if len(rows) > query.limit:
+            cursor = encode_cursor(_cursor_values(page[-1], query.order_by))
+        return Page(tuple(self._load(row.data) for row in page), cursor)
+
+    def count(
+        self, *, where: Mapping[str, Any] | None = None, include_archived: bool = False
+    ) -> int:
+        """Count the entities matching every condition."""
+        query = self._query(where, "id", 1, None, include_archived)
+        statement = (
+            select(func.count()).select_from(self._table).where(*self._filters(query))
+        )
+        return int(self._connection.execute(statement).scalar_one())
+
+    def batches(
+        self,
+        *,
+        size: int = 1000,
+        where: Mapping[str, Any] | None = None,
+        include_archived: bool = False,
+    ) -> Iterator[list[_E]]:
+        """Go through every matching entity, ``size`` at a time, in id order."""
+        cursor: str | None = None
+        while True:
+            page = self.find(
+                where=where,
+                order_by="id",
+                limit=size,
+                after=cursor,
+                include_archived=include_archived,
+            )
+            if page.items:
+                yield list(page.items)
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def _by_point(self, kind: str, value: str) -> list[_E]:
+        points = CONTACT_POINTS.c
+        statement = (
+            select(self._table.c.data)
+            .join(CONTACT_POINTS, points.entity_id == self._table.c.id)
+            .where(
+                points.entity_type == self._type,
+                points.kind == kind,
+                points.value == value,
+                self._table.c.archived_at.is_(None),
+            )
+            .order_by(self._table.c.id)
+        )
+        return [self._load(row.data) for row in self._connection.execute(statement)]
+
+    def find_by_email(self, email: EmailAddress | str) -> list[_E]:
+        """Entities having that email address (compared normalised)."""
+        address = email if isinstance(email, EmailAddress) else EmailAddress(email)
+        return self._by_point("email", address.normalized)
+
+    def find_by_phone(self, phone: PhoneNumber | str) -> list[_E]:
+        """Entities having that phone number (compared in E.164)."""
+        number = phone if isinstance(phone, PhoneNumber) else PhoneNumber(phone)
+        return self._by_point("phone", number.e164)
+
+    def find_by_external_id(self, system: str, value: str) -> _E | None:
+        """The entity known as ``value`` in another ``system``, if any."""
+        ids = EXTERNAL_IDS.c
+        statement = (
+            select(self._table.c.data)
+            .join(EXTERNAL_IDS, ids.entity_id == self._table.c.id)
+            .where(
+                ids.entity_type == self._type, ids.system == system, ids.value == value
+            )
+        )
+        row = self._connection.execute(statement).first()
+        return None if row is None else self._load(row.data)
+
+    def history(self, entity_id: UUID) -> list[FieldHistoryEntry]:
+        """Every recorded field change of the entity, oldest first."""
+        table = FIELD_HISTORY.c
+        rows = self._connection.execute(
+            select(FIELD_HISTORY)
+            .where(table.entity_type == self._type, table.entity_id == entity_id)
+            .order_by(table.id)
+        )
+        return [
+            FieldHistoryEntry(
+                entity_type=row.entity_type,
+                entity_id=row.entity_id,
+                version=row.version,
+                field=row.field,
+                old=row.old,
+                new=row.new,
+                actor=row.actor,
+                at=row.at,
+            )
+            for row in rows
+        ]
+
+    # Writing --------------------------------------------------------------------
+
+    def _columns(self, entity: Entity) -> dict[str, Any]:
+        values = self._catalog.values(entity)
+        values["data"] = self._dump(entity)
+        return values
+
+    def _check_type(self, entity: Entity) -> None:
+        if type(entity) is not self._cls:
+            raise ValidationError.single(
+                "entity",
+                type(entity).__name__,
+                "storage.type",
+                f"this repository stores {self._cls.__name__}",
+            )
+
+    def _check_external_ids(self, entity: Entity) -> None:
+        for system, value in self._catalog.external_ids(entity):
+            owner = self._connection.execute(
+                select(EXTERNAL_IDS.c.entity_id).where(
+                    EXTERNAL_IDS.c.entity_type == self._type,
+                    EXTERNAL_IDS.c.system == system,
+                    EXTERNAL_IDS.c.value == value,
+                )
+            ).scalar()
+            if owner is not None and owner != entity.id:
+                raise AlreadyExists(self._type, f"external id {system}", value)
+
+    def _write_lookups(self, entity: Entity) -> None:
+        self._delete_lookups(entity.id)
+        points = [
+            {"entity_type": self._type, "entity_id": entity.id, "kind": k, "value": v}
+            for k, v in self._catalog.contact_points(entity)
+        ]
+        if points:
+            self._connection.execute(insert(CONTACT_POINTS), points)
+        external = [
+            {"entity_type": self._type, "system": s, "value": v, "entity_id": entity.id}
+            for s, v in self._catalog.external_ids(entity)
+        ]
+        if external:
+            self._connection.execute(insert(EXTERNAL_IDS), external)
+
+    def _delete_lookups(self, entity_id: UUID) -> None:
+        for table in (CONTACT_POINTS, EXTERNAL_IDS):
+            self._connection.execute(
+                delete(table).where(
+                    table.c.entity_type == self._type, table.c.entity_id == entity_id
+                )
+            )
+
+    def add(self, entity: _E, *, actor: UserId | None = None) -> None:
+        """Store a new entity; `AlreadyExists` if its id or an external id is taken."""
+        self._check_type(entity)
+        if self._select_row(entity.id) is not None:
+            raise AlreadyExists(self._type, "id", entity.id)
+        self._check_external_ids(entity)
+        self._connection.execute(insert(self._table).values(**self._columns(entity)))
+        self._write_lookups(entity)
+        self._unit.record(
+            EntityCreated(
+                entity_type=self._type,
+                entity_id=entity.id,
+                version=entity.version,
+                at=entity.created_at,
+                actor=actor,
+            )
+        )
+
+    def update(self, entity: _E, *, actor: UserId | None = None) -> None:
+        """Store a new version; the stored one must be at ``entity.version - 1``."""
+        self._check_type(entity)
+        row = self._select_row(entity.id, lock=True)
+        if row is None or row.archived_at is not None:
+            raise NotFound(self._type, entity.id)
+        old = self._load(row.data)
+        expected = entity.version - 1
+        if old.version != expected:
+            raise ConcurrencyError(
+                self._type,
+                entity.id,
+                expected_version=expected,
+                actual_version=old.version,
+            )
+        self._check_external_ids(entity)
+        result = self._connection.execute(
+            update(self._table)
+            .where(self._table.c.id == entity.id, self._table.c.version == expected)
+            .values(**self._columns(entity))
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyError(
+                self._type, entity.id, expected_version=expected, actual_version=None
+            )
+        self._write_lookups(entity)
+        database = self._unit.database
+        entries = database.history_policy.entries(
+            old, entity, actor=actor, plain=database.converter.unstructure
+        )
+        if entries:
+            self._connection.execute(
+                insert(FIELD_HISTORY),
+                [
+                    {
+                        "entity_type": e.entity_type,
+                        "entity_id": e.entity_id,
+                        "version": e.version,
+                        "field": e.field,
+                        "old": e.old,
+                        "new": e.new,
+                        "actor": e.actor,
+                        "at": e.at,
+                    }
+                    for e in entries
+                ],
+            )
+        self._unit.record(
+            EntityUpdated(
+                entity_type=self._type,
+                entity_id=entity.id,
+                version=entity.version,
+                at=entity.updated_at,
+                actor=actor,
+                changes=diff(old, entity),
+            )
+        )
+
+    def delete(
+        self,
+        entity_id: UUID,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+        hard: bool = False,
+    ) -> None:
+        """Archive the entity (it can be restored), or erase it with ``hard=True``."""
+        at = aware_utc(at, "at")
+        table = self._table
+        if hard:
+            result = self._connection.execute(
+                delete(table).where(table.c.id == entity_id)
+            )
+            if result.rowcount != 1:
+                raise NotFound(self._type, entity_id)
+            self._delete_lookups(entity_id)
+            event: Any = EntityDeleted
+        else:
+            result = self._connection.execute(
+                update(table)
+                .where(table.c.id == entity_id, table.c.archived_at.is_(None))
+                .values(archived_at=at)
+            )
+            if result.rowcount != 1:
+                raise NotFound(self._type, entity_id)
+            event = EntityArchived
+        self._unit.record(
+            event(entity_type=self._type, entity_id=entity_id, at=at, actor=actor)
+        )
+
+    def restore(
+        self, entity_id: UUID, *, at: datetime, actor: UserId | None = None
+    ) -> None:
+        """Bring an archived entity back."""
+        at = aware_utc(at, "at")
+        table = self._table
+        result = self._connection.execute(
+            update(table)
+            .where(table.c.id == entity_id, table.c.archived_at.is_not(None))
+            .values(archived_at=None)
+        )
+        if result.rowcount != 1:
+            raise NotFound(self._type, entity_id)
+        self._unit.record(
+            EntityRestored(
+                entity_type=self._type, entity_id=entity_id, at=at, actor=actor
+            )
+        )
+
+
+def _ordering(keys: Sequence[tuple[Any, bool]]) -> list[Any]:
+    """ORDER BY terms: empty values last ascending, first descending, on any dialect."""
+    terms = []
+    for column, descending in keys:
+        if descending:
+            terms += [column.is_(None).desc(), column.desc()]
+        else:
+            terms += [column.is_(None).asc(), column.asc()]
+    return terms
+
+
+def _cursor_values(row: Any, order_by: Sequence[SortKey]) -> list[Any]:
+    return [row._mapping[key.field] for key in order_by]  # noqa: SLF001 - SQLAlchemy's API

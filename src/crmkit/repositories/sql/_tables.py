@@ -1,0 +1,173 @@
+"""The SQL schema, as SQLAlchemy Core tables: one per entity type plus side tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Final
+from uuid import UUID
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from crmkit.model import Entity
+from crmkit.repositories._catalog import CATALOG
+
+__all__ = [
+    "CONTACT_POINTS",
+    "ENTITY_TABLES",
+    "EXTERNAL_IDS",
+    "FIELD_HISTORY",
+    "METADATA",
+    "OUTBOX",
+    "SCHEMA_VERSIONS",
+    "UtcDateTime",
+]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every dialect."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return (
+            moment.replace(tzinfo=UTC)
+            if moment.tzinfo is None
+            else moment.astimezone(UTC)
+        )
+
+
+class Amount(TypeDecorator[Decimal]):
+    """Amounts kept as floats for comparisons only; the exact value lives in ``data``."""
+
+    impl = Float
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: Decimal | float | None, dialect: Dialect
+    ) -> Any:
+        return None if value is None else float(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(repr(value))
+
+
+DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
+
+_SQL_TYPES: Final[dict[type, Any]] = {
+    str: Text,
+    int: Integer,
+    bool: Boolean,
+    datetime: UtcDateTime,
+    date: Date,
+    UUID: Uuid,
+    Decimal: Amount,
+}
+
+METADATA = MetaData()
+
+SCHEMA_VERSIONS = Table(
+    "crmkit_schema",
+    METADATA,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", Text, nullable=False),
+    Column("applied_at", UtcDateTime, nullable=False),
+)
+
+
+def _entity_table(cls: type[Entity]) -> Table:
+    catalog = CATALOG[cls]
+    columns = [
+        Column("id", Uuid, primary_key=True),
+        Column("version", Integer, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False, index=True),
+        Column("updated_at", UtcDateTime, nullable=False, index=True),
+        Column("archived_at", UtcDateTime, nullable=True),
+        Column("data", DOCUMENT, nullable=False),
+    ]
+    common = {"id", "version", "created_at", "updated_at"}
+    columns += [
+        Column(name, _SQL_TYPES[kind], nullable=True, index=True)
+        for name, kind in catalog.field_types().items()
+        if name not in common
+    ]
+    return Table(catalog.table, METADATA, *columns)
+
+
+ENTITY_TABLES: Final[dict[type[Entity], Table]] = {
+    cls: _entity_table(cls) for cls in CATALOG
+}
+
+CONTACT_POINTS = Table(
+    "contact_point",
+    METADATA,
+    Column("entity_type", String(32), primary_key=True),
+    Column("entity_id", Uuid, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("value", Text, primary_key=True),
+    Index("contact_point_lookup", "entity_type", "kind", "value"),
+)
+
+EXTERNAL_IDS = Table(
+    "external_id",
+    METADATA,
+    Column("entity_type", String(32), primary_key=True),
+    Column("system", Text, primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column("entity_id", Uuid, nullable=False, index=True),
+)
+
+FIELD_HISTORY = Table(
+    "field_history",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("old", DOCUMENT, nullable=True),
+    Column("new", DOCUMENT, nullable=True),
+    Column("actor", Uuid, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    Index("field_history_entity", "entity_type", "entity_id", "id"),
+)
+
+OUTBOX = Table(
+    "outbox",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_type", Text, nullable=False),
+    Column("entity_type", String(32), nullable=True),
+    Column("entity_id", Uuid, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("payload", DOCUMENT, nullable=False),
+    Column("published_at", UtcDateTime, nullable=True),
+    Index("outbox_pending", "published_at", "id"),
+)
