@@ -86,7 +86,7 @@ class HistoryPolicy:
         fields = self._tracked.get(cls)
         if fields is None:
             return True
-        return field in fields or field.split(".")[0] in fields
+        return field in fields or field.split(".", maxsplit=1)[0] in fields
 
     def entries(
         self,

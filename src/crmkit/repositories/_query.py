@@ -1,4 +1,4 @@
-"""What `Repository.find` understands: conditions on queryable fields, sorts, cursors."""
+"""What `Repository.find` understands: conditions, sorts and cursors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 from uuid import UUID
 
 import attrs
@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 _E = TypeVar("_E")
+
+MAX_PAGE: Final = 10_000
 
 
 class Op(enum.StrEnum):
@@ -179,10 +181,12 @@ class Query:
         if (
             isinstance(limit, bool)
             or not isinstance(limit, int)
-            or not 1 <= limit <= 10_000
+            or not 1 <= limit <= MAX_PAGE
         ):
             errors.append(
-                FieldError("limit", limit, "query.limit", "must be from 1 to 10000")
+                FieldError(
+                    "limit", limit, "query.limit", f"must be from 1 to {MAX_PAGE}"
+                )
             )
         cursor = None
         if after is not None:
@@ -274,16 +278,20 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 def decode_cursor(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:
     """Read a cursor made by `encode_cursor` for the same sort."""
+    refusal = ValidationError.single(
+        "after", cursor, "query.cursor", "not a cursor from this query's sort"
+    )
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != len(kinds):
-            raise ValueError
+    except (ValueError, TypeError):
+        raise refusal from None
+    if not isinstance(values, list) or len(values) != len(kinds):
+        raise refusal
+    try:
         return tuple(_from_json(v, k) for v, k in zip(values, kinds, strict=True))
     except (ValueError, TypeError):
-        raise ValidationError.single(
-            "after", cursor, "query.cursor", "not a cursor from this query's sort"
-        ) from None
+        raise refusal from None
 
 
 @attrs.frozen

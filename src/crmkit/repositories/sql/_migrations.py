@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Final
 
 import attrs
-from sqlalchemy import Connection, func, inspect, insert, select
+from sqlalchemy import Connection, func, insert, inspect, select
 
 from crmkit.errors import SchemaMismatch
 from crmkit.repositories.sql._tables import METADATA, SCHEMA_VERSIONS

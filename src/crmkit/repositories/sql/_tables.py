@@ -53,7 +53,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         utc = value.astimezone(UTC)
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002 - SQLAlchemy's signature
         if value is None:
             return None
         moment: datetime = value
@@ -65,17 +65,19 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 class Amount(TypeDecorator[Decimal]):
-    """Amounts kept as floats for comparisons only; the exact value lives in ``data``."""
+    """Amounts as floats, for comparisons only; the exact value is in ``data``."""
 
     impl = Float
     cache_ok = True
 
     def process_bind_param(
-        self, value: Decimal | float | None, dialect: Dialect
+        self,
+        value: Decimal | float | None,
+        dialect: Dialect,  # noqa: ARG002 - SQLAlchemy's signature
     ) -> Any:
         return None if value is None else float(value)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:  # noqa: ARG002 - SQLAlchemy's signature
         return None if value is None else Decimal(repr(value))
 
 
