@@ -203,7 +203,7 @@ class Side:
 def _email_domain_cache() -> Any:
     """crmkit's cached email domain check, if it still has one (a private detail)."""
     module = importlib.import_module("crmkit.values._email")
-    cached = getattr(module, "_domain", None)
+    cached = getattr(module, "_validated_domain", None)
     return cached if hasattr(cached, "cache_clear") else None
 
 

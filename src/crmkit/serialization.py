@@ -32,8 +32,9 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache
-from typing import Any, Final, TypeVar, get_args, get_origin
+from functools import cache, partial
+from types import UnionType
+from typing import Any, Final, TypeVar, Union, get_args, get_origin
 from uuid import UUID
 
 import attrs
@@ -44,6 +45,8 @@ from cattrs.errors import (
     ForbiddenExtraKeysError,
     IterableValidationNote,
 )
+from cattrs.fns import identity
+from cattrs.gen import make_dict_unstructure_fn, override
 from immutabledict import immutabledict
 
 from crmkit import model, values
@@ -52,6 +55,7 @@ from crmkit.errors import FieldError, InvalidDefinition, ValidationError, join_p
 from crmkit.ids import new_id
 from crmkit.model import ENTITY_TYPES, Entity, EntitySchema
 from crmkit.model._entity import BOOKKEEPING
+from crmkit.model._fields import EMPTY_MAP
 from crmkit.values import EmailAddress, Money, PhoneNumber, Probability, Url
 
 __all__ = [
@@ -258,41 +262,119 @@ def _is_enum(cls: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, enum.Enum)
 
 
-def _register_containers(converter: cattrs.Converter) -> None:
-    """Collections refuse a bare string; every bad item is reported by index."""
+def _is_optional(cls: Any) -> bool:
+    """``X | None`` for one type X (cattrs would dispatch X again on every call)."""
+    args = get_args(cls)
+    return (
+        get_origin(cls) in (Union, UnionType)
+        and len(args) == 2  # noqa: PLR2004 - X and None
+        and type(None) in args
+    )
 
-    def structure_collection(value: Any, cls: Any) -> Any:
-        if isinstance(value, str | bytes | Mapping) or not isinstance(
-            value, list | tuple | set | frozenset
+
+def _collection_structure(
+    converter: cattrs.Converter, cls: Any
+) -> Callable[[Any, Any], Any]:
+    """Read a list, tuple or set; refuse a bare string; name every bad item."""
+    item_type = get_args(cls)[0]
+    item_hook = converter.get_structure_hook(item_type)
+    origin = get_origin(cls)
+    build: Callable[[list[Any]], Any] = (
+        frozenset if origin in _SETS else list if origin is list else tuple
+    )
+
+    def structure(value: Any, _: Any) -> Any:
+        if value.__class__ not in (list, tuple) and (
+            isinstance(value, str | bytes | Mapping)
+            or not isinstance(value, list | tuple | set | frozenset)
         ):
             raise _refuse(value, "a list")
-        item_type = get_args(cls)[0]
         items, errors = [], []
         for index, item in enumerate(value):
             try:
-                items.append(converter.structure(item, item_type))
+                items.append(item_hook(item, item_type))
             except Exception as error:  # noqa: BLE001 - collected, then raised
                 errors.extend(_field_errors(error, item, f"[{index}]"))
         if errors:
             raise ValidationError(errors)
-        origin = get_origin(cls)
-        if origin in _SETS:
-            return frozenset(items)
-        return items if origin is list else tuple(items)
+        return build(items)
 
-    def structure_immutabledict(value: Any, cls: Any) -> immutabledict[Any, Any]:
+    return structure
+
+
+def _collection_unstructure(
+    converter: cattrs.Converter, cls: Any
+) -> Callable[[Any], Any]:
+    """Write a collection as a list; sets sorted, so the output is stable."""
+    args = get_args(cls)
+    item_hook = converter.get_unstructure_hook(args[0] if args else Any)
+    if get_origin(cls) in _SETS:
+        return lambda items: sorted(map(item_hook, items), key=str)
+    if item_hook is identity:
+        return list
+    return lambda items: list(map(item_hook, items)) if items else []
+
+
+def _optional_structure(
+    converter: cattrs.Converter, cls: Any
+) -> Callable[[Any, Any], Any]:
+    """Read ``X | None`` with X's hook, looked up once."""
+    inner = next(arg for arg in get_args(cls) if arg is not type(None))
+    inner_hook = converter.get_structure_hook(inner)
+    return lambda value, _: None if value is None else inner_hook(value, inner)
+
+
+def _optional_unstructure(
+    converter: cattrs.Converter, cls: Any
+) -> Callable[[Any], Any]:
+    """Write ``X | None``; plain text, numbers and flags are written as they are."""
+    inner = next(arg for arg in get_args(cls) if arg is not type(None))
+    if inner in (str, int, bool):
+        return identity
+    inner_hook = converter.get_unstructure_hook(inner)
+    return lambda value: None if value is None else inner_hook(value)
+
+
+def _mapping_structure(
+    converter: cattrs.Converter, cls: Any
+) -> Callable[[Any, Any], Any]:
+    """Read an immutable mapping, its values typed when the annotation says how."""
+    args = get_args(cls)
+    as_dict = dict[args[0], args[1]] if args and args[1] is not Any else None  # type: ignore[valid-type]
+
+    def structure(value: Any, _: Any) -> immutabledict[Any, Any]:
         if not isinstance(value, Mapping):
             raise _refuse(value, "a mapping")
-        args = get_args(cls)
-        if not args or args[1] is Any:
+        if not value:
+            return EMPTY_MAP
+        if as_dict is None:
             return immutabledict(value)
-        return immutabledict(converter.structure(value, dict[args[0], args[1]]))  # type: ignore[valid-type]
+        return immutabledict(converter.structure(value, as_dict))
 
-    converter.register_structure_hook_func(_is_collection, structure_collection)
-    converter.register_structure_hook_func(_is_immutabledict, structure_immutabledict)
-    converter.register_unstructure_hook_func(
-        _is_immutabledict, lambda mapping: converter.unstructure(dict(mapping))
-    )
+    return structure
+
+
+def _mapping_unstructure(converter: cattrs.Converter, cls: Any) -> Callable[[Any], Any]:
+    """Write an immutable mapping as a dict."""
+    args = get_args(cls)
+    if args and args[1] is str:
+        return dict
+    return lambda mapping: converter.unstructure(dict(mapping))
+
+
+def _register_containers(converter: cattrs.Converter) -> None:
+    """Hooks for collections, optionals and mappings, resolved once per type."""
+    for predicate, structure, unstructure in (
+        (_is_collection, _collection_structure, _collection_unstructure),
+        (_is_optional, _optional_structure, _optional_unstructure),
+        (_is_immutabledict, _mapping_structure, _mapping_unstructure),
+    ):
+        converter.register_structure_hook_factory(
+            predicate, partial(structure, converter)
+        )
+        converter.register_unstructure_hook_factory(
+            predicate, partial(unstructure, converter)
+        )
 
 
 def make_converter(
@@ -355,7 +437,9 @@ def _register_entity(
     converter: cattrs.Converter, cls: type[Entity], schema: EntitySchema | None
 ) -> None:
     """Write custom values by type; read them typed by their schema."""
-    unstructure_fields = converter.gen_unstructure_attrs_fromdict(cls)
+    unstructure_fields = make_dict_unstructure_fn(
+        cls, converter, custom=override(omit=True)
+    )
 
     def unstructure(entity: Entity) -> dict[str, Any]:
         data = unstructure_fields(entity)
@@ -432,11 +516,11 @@ def _field_errors(error: BaseException, data: Any, path: str = "") -> list[Field
     if isinstance(error, KeyError):
         return [FieldError(path, None, "required", "is required")]
     if isinstance(error, InvalidDefinition):
-        inner = error.path.split(".")[0].split("[")[0]
+        field = error.path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
         return [
             FieldError(
                 join_path(path, error.path),
-                _child(data, inner) if inner else data,
+                _child(data, field) if field else data,
                 "definition.invalid",
                 error.reason,
             )

@@ -4,6 +4,10 @@ Field specifiers for entities: light converters plus checks that report every er
 Converters only tidy (strip text, make tuples and frozen maps) and never raise; each
 field's check runs after construction, and all failures are raised together in one
 `ValidationError`, so a form with three bad fields hears about all three.
+
+Each field also declares a cheap test (an expression over ``v``, its value); one
+function per class, generated from those tests, accepts a valid instance in a single
+call. Only when it says no do the detailed checks run to name every problem.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from immutabledict import immutabledict
 from crmkit.errors import FieldError, ValidationError
 
 __all__ = [
+    "EMPTY_MAP",
     "Checked",
     "checked",
     "choice",
@@ -39,6 +44,20 @@ Check = Callable[[Any, str], None]
 E = TypeVar("E", bound=enum.Enum)
 
 _CHECK = "crmkit.check"
+_FAST = "crmkit.fast"
+
+
+def _field(
+    check: Check, fast: str, names: Mapping[str, object] | None = None, **options: Any
+) -> Any:
+    """An attrs field with its detailed check and its fast test over ``v``."""
+    return attrs.field(
+        metadata={_CHECK: check, _FAST: (fast, dict(names or {}))}, **options
+    )
+
+
+def _optional(test: str) -> str:
+    return f"(v is None or {test})"
 
 
 def _type_error(path: str, value: object, expected: str) -> ValidationError:
@@ -69,9 +88,10 @@ def text(*, required: bool = False, default: str | None = None) -> Any:
         if not isinstance(value, str):
             raise _type_error(path, value, "str")
 
+    fast = "v.__class__ is str" if required else _optional("v.__class__ is str")
     if required and default is None:
-        return attrs.field(converter=_clean_text, metadata={_CHECK: check})
-    return attrs.field(default=default, converter=_clean_text, metadata={_CHECK: check})
+        return _field(check, fast, converter=_clean_text)
+    return _field(check, fast, default=default, converter=_clean_text)
 
 
 def _check_aware(value: object, path: str) -> None:
@@ -93,9 +113,11 @@ def _check_optional_aware(value: object, path: str) -> None:
 
 def timestamp(*, optional: bool = False) -> Any:
     """An instant: a timezone-aware `datetime` (naive ones are refused)."""
+    aware = "(v.__class__ is {datetime} and v.utcoffset() is not None)"
+    names = {"datetime": datetime}
     if optional:
-        return attrs.field(default=None, metadata={_CHECK: _check_optional_aware})
-    return attrs.field(metadata={_CHECK: _check_aware})
+        return _field(_check_optional_aware, _optional(aware), names, default=None)
+    return _field(_check_aware, aware, names)
 
 
 def _check_optional_day(value: object, path: str) -> None:
@@ -107,7 +129,8 @@ def _check_optional_day(value: object, path: str) -> None:
 
 def day() -> Any:
     """An optional calendar date (a `datetime` is refused)."""
-    return attrs.field(default=None, metadata={_CHECK: _check_optional_day})
+    fast = _optional("v.__class__ is {date}")
+    return _field(_check_optional_day, fast, {"date": date}, default=None)
 
 
 def one_of(kind: type | tuple[type, ...], *, required: bool = False) -> Any:
@@ -123,9 +146,12 @@ def one_of(kind: type | tuple[type, ...], *, required: bool = False) -> Any:
         if not isinstance(value, kinds):
             raise _type_error(path, value, names)
 
+    fast = "isinstance(v, {kinds})"
+    if bool not in kinds:
+        fast += " and v.__class__ is not bool"
     if required:
-        return attrs.field(metadata={_CHECK: check})
-    return attrs.field(default=None, metadata={_CHECK: check})
+        return _field(check, f"({fast})", {"kinds": kinds})
+    return _field(check, _optional(f"({fast})"), {"kinds": kinds}, default=None)
 
 
 def _check_flag(value: object, path: str) -> None:
@@ -135,7 +161,7 @@ def _check_flag(value: object, path: str) -> None:
 
 def flag(*, default: bool) -> Any:
     """A yes/no field."""
-    return attrs.field(default=default, metadata={_CHECK: _check_flag})
+    return _field(_check_flag, "v.__class__ is bool", default=default)
 
 
 def identifier(*, required: bool = False) -> Any:
@@ -170,7 +196,9 @@ def many(kind: type | tuple[type, ...]) -> Any:
         if errors:
             raise ValidationError(errors)
 
-    return attrs.field(factory=tuple, converter=_as_tuple, metadata={_CHECK: check})
+    fast = "(v.__class__ is tuple and (not v or {{*map(type, v)}} <= {exact}))"
+    exact = frozenset(kinds)
+    return _field(check, fast, {"exact": exact}, factory=tuple, converter=_as_tuple)
 
 
 def _as_tag_set(value: Any) -> Any:
@@ -182,23 +210,36 @@ def _as_tag_set(value: Any) -> Any:
 def _check_tags(value: object, path: str) -> None:
     if not isinstance(value, frozenset):
         raise _type_error(path, value, "a set of tags")
-    for tag in sorted(value, key=repr):
-        if not isinstance(tag, str):
-            raise ValidationError.single(
-                path, tag, "tag.invalid", "tags must be non-blank text"
-            )
+    bad = [tag for tag in value if not isinstance(tag, str)]
+    if bad:
+        raise ValidationError.single(
+            path, bad[0], "tag.invalid", "tags must be non-blank text"
+        )
 
 
 def tag_set() -> Any:
     """Free labels, tidied and unordered (duplicates collapse)."""
-    return attrs.field(
-        factory=frozenset, converter=_as_tag_set, metadata={_CHECK: _check_tags}
+    fast = "(v.__class__ is frozenset and (not v or {{*map(type, v)}} <= {text}))"
+    return _field(
+        _check_tags,
+        fast,
+        {"text": frozenset({str})},
+        factory=frozenset,
+        converter=_as_tag_set,
     )
+
+
+EMPTY_MAP: immutabledict[Any, Any] = immutabledict()
+"""The one empty mapping entities share (most have no custom values)."""
+
+
+def _empty_map() -> immutabledict[Any, Any]:
+    return EMPTY_MAP
 
 
 def _as_frozen_map(value: Any) -> Any:
     if isinstance(value, Mapping) and not isinstance(value, immutabledict):
-        return immutabledict(value)
+        return immutabledict(value) if value else EMPTY_MAP
     return value
 
 
@@ -214,8 +255,16 @@ def _check_map(value: object, path: str) -> None:
 
 def frozen_map() -> Any:
     """An immutable mapping with text keys (a plain dict is accepted)."""
-    return attrs.field(
-        factory=immutabledict, converter=_as_frozen_map, metadata={_CHECK: _check_map}
+    fast = (
+        "(v.__class__ is {immutabledict}"
+        " and (not v or ({{*map(type, v)}} <= {text} and '' not in v)))"
+    )
+    return _field(
+        _check_map,
+        fast,
+        {"immutabledict": immutabledict, "text": frozenset({str})},
+        factory=_empty_map,
+        converter=_as_frozen_map,
     )
 
 
@@ -240,9 +289,10 @@ def choice(kind: type[E], default: E | None = None, *, optional: bool = False) -
                 path, value, "choice.invalid", f"must be one of {allowed}"
             )
 
+    fast = _optional("v.__class__ is {kind}") if optional else "v.__class__ is {kind}"
     if default is None and not optional:
-        return attrs.field(converter=convert, metadata={_CHECK: check})
-    return attrs.field(default=default, converter=convert, metadata={_CHECK: check})
+        return _field(check, fast, {"kind": kind}, converter=convert)
+    return _field(check, fast, {"kind": kind}, default=default, converter=convert)
 
 
 def count() -> Any:
@@ -258,7 +308,8 @@ def count() -> Any:
                 path, value, "negative", "must not be negative"
             )
 
-    return attrs.field(default=None, metadata={_CHECK: check})
+    fast = _optional("(v.__class__ is int and v >= 0)")
+    return _field(check, fast, default=None)
 
 
 _CHECKS_BY_CLASS: dict[type, tuple[tuple[str, Check], ...]] = {}
@@ -276,6 +327,47 @@ def _checks(cls: type) -> tuple[tuple[str, Check], ...]:
     return checks
 
 
+_FAST_BY_CLASS: dict[type, Callable[[Any], bool]] = {}
+
+
+def _fast_check(cls: type) -> Callable[[Any], bool]:
+    """
+    Generate, once per class, one function running every field's fast test.
+
+    The source is built only from crmkit's own field specifiers, never from input.
+    """
+    fast = _FAST_BY_CLASS.get(cls)
+    if fast is not None:
+        return fast
+    lines = ["def fast(self):"]
+    env: dict[str, object] = {"ValidationError": ValidationError}
+    for index, field in enumerate(attrs.fields(cls)):
+        if _CHECK not in field.metadata:
+            continue
+        lines.append(f"    v = self.{field.name}")
+        spec = field.metadata.get(_FAST)
+        if spec is None:
+            env[f"check_{index}"] = field.metadata[_CHECK]
+            lines += [
+                "    try:",
+                f"        check_{index}(v, {field.name!r})",
+                "    except ValidationError:",
+                "        return False",
+            ]
+            continue
+        template, names = spec
+        renamed = {name: f"{name}_{index}" for name in names}
+        env.update({renamed[name]: value for name, value in names.items()})
+        lines.append(f"    if not ({template.format(**renamed)}):")
+        lines.append("        return False")
+    lines.append("    return True")
+    source = "\n".join(lines)
+    exec(compile(source, f"<crmkit checks of {cls.__qualname__}>", "exec"), env)  # noqa: S102 - crmkit's own source
+    compiled: Callable[[Any], bool] = env["fast"]  # type: ignore[assignment]
+    _FAST_BY_CLASS[cls] = compiled
+    return compiled
+
+
 def checked(check: Check, **field_options: Any) -> Any:
     """A field with a custom ``check(value, path)`` that raises `ValidationError`."""
     return attrs.field(metadata={_CHECK: check}, **field_options)
@@ -291,7 +383,13 @@ class Checked:
     __slots__ = ()
 
     def __attrs_post_init__(self) -> None:
-        errors: list[FieldError] = []
+        errors: list[FieldError]
+        if _fast_check(type(self))(self):
+            errors = list(self._invariants())
+            if errors:
+                raise ValidationError(errors)
+            return
+        errors = []
         for name, check in _checks(type(self)):
             try:
                 check(getattr(self, name), name)

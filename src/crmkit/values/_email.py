@@ -21,9 +21,18 @@ __all__ = ["EmailAddress"]
 _CODE = "email.invalid"
 
 
-@lru_cache(maxsize=8192)
 def _domain(domain: str) -> tuple[str, str]:
-    """Validate a domain once: a CRM's addresses share few domains."""
+    """
+    Validate a domain once: a CRM's addresses share few domains.
+
+    ASCII domains are looked up lower-cased (DNS ignores their case, and
+    email-validator lower-cases them too); others are left to IDNA's own folding.
+    """
+    return _validated_domain(domain.lower() if domain.isascii() else domain)
+
+
+@lru_cache(maxsize=65536)
+def _validated_domain(domain: str) -> tuple[str, str]:
     info = validate_email_domain_name(domain)
     return info["domain"], info["ascii_domain"]
 
