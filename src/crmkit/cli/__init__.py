@@ -1,0 +1,27 @@
+"""
+The ``crmkit`` command: a stable contract, documented by ``crmkit --help``.
+
+It works on an embedded SQLite database by default (``--db crm.db``, or
+``$CRMKIT_DB``), or on a ``postgresql://`` DSN.
+"""
+
+from __future__ import annotations
+
+import click
+
+from crmkit import __version__
+from crmkit.cli._db import db, init
+from crmkit.cli._demo import demo
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="crmkit")
+def main() -> None:
+    """CRM domain logic from the command line."""
+
+
+main.add_command(init)
+main.add_command(db)
+main.add_command(demo)
