@@ -55,7 +55,7 @@ from crmkit.errors import FieldError, InvalidDefinition, ValidationError, join_p
 from crmkit.ids import new_id
 from crmkit.model import ENTITY_TYPES, Entity, EntitySchema
 from crmkit.model._entity import BOOKKEEPING
-from crmkit.model._fields import EMPTY_MAP
+from crmkit.model._fields import EMPTY_MAP, Checked, field_errors
 from crmkit.values import EmailAddress, Money, PhoneNumber, Probability, Url
 
 __all__ = [
@@ -429,14 +429,15 @@ def make_converter(
             # Exact registrations beat str's hook, which a StrEnum would hit.
             converter.register_unstructure_hook(member, str)
     for cls in ENTITY_TYPES.values():
-        _register_entity(converter, cls, (schemas or {}).get(cls))
+        _register_entity(converter, cls)
+    converter.register_structure_hook_factory(
+        _is_checked, partial(_checked_structure, converter, schemas or {})
+    )
     return converter
 
 
-def _register_entity(
-    converter: cattrs.Converter, cls: type[Entity], schema: EntitySchema | None
-) -> None:
-    """Write custom values by type; read them typed by their schema."""
+def _register_entity(converter: cattrs.Converter, cls: type[Entity]) -> None:
+    """Write an entity's custom values by their type."""
     unstructure_fields = make_dict_unstructure_fn(
         cls, converter, custom=override(omit=True)
     )
@@ -449,31 +450,63 @@ def _register_entity(
         return data
 
     converter.register_unstructure_hook(cls, unstructure)
-    if schema is None:
-        return
+
+
+def _is_checked(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, Checked) and attrs.has(cls)
+
+
+def _checked_structure(
+    converter: cattrs.Converter,
+    schemas: Mapping[type[Entity], EntitySchema],
+    cls: type[Checked],
+) -> Callable[[Any, Any], Any]:
+    """
+    Read a checked class, reporting every bad field at once.
+
+    When some fields cannot be read, the others still get their own checks, and
+    custom values their schema's, so one bad email does not hide a bad version.
+    """
     structure_fields = converter.gen_structure_attrs_fromdict(cls)
+    schema = schemas.get(cls) if issubclass(cls, Entity) else None
 
-    def structure(data: Any, _: type) -> Entity:
-        errors: list[FieldError] = []
-        entity = None
+    def structure(data: Any, _: Any) -> Any:
         try:
-            entity = structure_fields(data, cls)
+            record = structure_fields(data, cls)
         except Exception as error:  # noqa: BLE001 - every error is reported below
-            errors.extend(_field_errors(error, data))
-        custom = data.get("custom") if isinstance(data, Mapping) else None
-        if entity is not None:
-            try:
-                return schema.apply(entity)  # type: ignore[no-any-return]
-            except ValidationError as error:
-                errors.extend(error.errors)
-        elif isinstance(custom, Mapping):
-            try:
-                schema.validate_custom(custom)
-            except ValidationError as error:
-                errors.extend(error.errors)
-        raise ValidationError(errors)
+            errors = _field_errors(error, data)
+            if isinstance(data, Mapping):
+                errors += _other_field_errors(converter, cls, data, errors)
+                custom = data.get("custom")
+                if schema is not None and isinstance(custom, Mapping):
+                    try:
+                        schema.validate_custom(custom)
+                    except ValidationError as custom_error:
+                        errors += custom_error.errors
+            raise ValidationError(errors) from None
+        return record if schema is None else schema.apply(record)  # type: ignore[arg-type]
 
-    converter.register_structure_hook(cls, structure)
+    return structure
+
+
+def _other_field_errors(
+    converter: cattrs.Converter,
+    cls: type,
+    data: Mapping[str, Any],
+    found: list[FieldError],
+) -> list[FieldError]:
+    """Check each field that did read, on its own, beside those that did not."""
+    failed = {e.path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0] for e in found}
+    errors: list[FieldError] = []
+    for field in attrs.fields(cls):
+        if field.name in failed or field.name not in data or field.type is None:
+            continue
+        try:
+            value = converter.structure(data[field.name], field.type)
+        except Exception:  # noqa: BLE001, S112 - already reported, or not this field's
+            continue
+        errors += field_errors(cls, field.name, value)
+    return errors
 
 
 def _child(data: Any, key: str | int) -> Any:

@@ -196,3 +196,10 @@ def _row() -> dict[str, object]:
         emails=[EmailAddress("jean@exemple.fr")],
     )
     return to_dict(person)  # type: ignore[no-any-return]
+
+
+def test_fields_that_read_are_still_checked_beside_those_that_did_not():
+    """A bad email does not hide a bad version or a blank tag in the same record."""
+    with pytest.raises(ValidationError) as error:
+        from_dict(Person, {**_row(), "emails": ["bad"], "version": 0, "tags": [" "]})
+    assert {"emails[0]", "version", "tags"} == set(error.value.paths)

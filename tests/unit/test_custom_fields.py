@@ -191,3 +191,10 @@ def test_update_validates_against_the_schema():
     assert Decimal(10) == event.changes[0].old
     with pytest.raises(ValidationError):
         person.update({"custom": {}}, at=NOW, schema=ALL_TYPES)
+
+
+def test_untidy_lifecycle_stages_are_refused():
+    """A stage no entity could hold (extra spaces) is refused when defined."""
+    with pytest.raises(InvalidDefinition) as error:
+        EntitySchema(lifecycle_stages=["lead", "key  account"])
+    assert "lifecycle_stages" == error.value.path

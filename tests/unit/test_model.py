@@ -499,3 +499,30 @@ def test_field_checks_name_types():
             {"first_name": 5, "emails": "a@b.fr", "tags": "vip"}, at=LATER
         )
     )
+
+
+def test_timestamps_are_stored_in_utc_so_daylight_saving_cannot_fool_them():
+    """Two wall times around the autumn change compare by their real instants."""
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    paris = ZoneInfo("Europe/Paris")
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=paris)  # CEST, fold=0
+    later = datetime(2026, 10, 25, 2, 10, fold=1, tzinfo=paris)  # CET, 40 min after
+    person = Person.create(at=first, first_name="A")
+    updated, _ = person.update({"job_title": "x"}, at=later)
+    assert UTC == updated.updated_at.tzinfo
+    assert timedelta(minutes=40) == updated.updated_at - person.created_at
+
+
+def test_notes_keep_their_line_breaks():
+    """Bodies and descriptions are multi-line; one-line fields are tidied."""
+    note = Activity.create(
+        at=NOW,
+        kind="note",
+        subject="  Call   summary ",
+        body="Budget confirmed.\r\n\r\n  Next step: demo.  \n",
+    )
+    assert ("Call summary", "Budget confirmed.\n\n  Next step: demo.") == (
+        note.subject,
+        note.body,
+    )

@@ -374,3 +374,26 @@ def test_probability_from_percent_refuses(value):
     """Percentages are numbers from 0 to 100."""
     with pytest.raises(ValidationError):
         Probability.from_percent(value)
+
+
+def test_money_allocate_without_minor_units_and_with_zero_ratios():
+    """Gold splits at its own precision; a part with ratio 0 never gets a unit."""
+    assert (Money(Decimal("0.8"), "XAU"), Money(Decimal("0.7"), "XAU")) == Money(
+        Decimal("1.5"), "XAU"
+    ).allocate([1, 1])
+    assert ["0.00", "0.01", "0.00"] == [
+        str(m.amount) for m in Money(Decimal("0.01"), "EUR").allocate([0, 1, 1])
+    ]
+    assert ["-0.01", "0.00", "0.00", "0.00"] == [
+        str(m.amount) for m in Money(Decimal("-0.01"), "EUR").allocate([1, 0, 1, 1])
+    ]
+
+
+def test_phone_extension_given_apart():
+    """An extension given apart is part of the number and of its URI."""
+    phone = PhoneNumber("+33612345678", extension="12")
+    assert phone == PhoneNumber("+33612345678;ext=12")
+    assert phone.uri.endswith(";ext=12")
+    with pytest.raises(ValidationError) as error:
+        PhoneNumber("+33612345678;ext=12", extension="99")
+    assert "phone.extension" == error.value.errors[0].code

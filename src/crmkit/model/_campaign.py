@@ -52,7 +52,7 @@ class Campaign(Entity):
     budget: Money | None = one_of(Money)
     actual_cost: Money | None = one_of(Money)
     expected_revenue: Money | None = one_of(Money)
-    description: str | None = text()
+    description: str | None = text(multiline=True)
     owner_id: UserId | None = identifier()
     parent_id: CampaignId | None = identifier()
     tags: frozenset[str] = tag_set()

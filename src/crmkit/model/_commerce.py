@@ -195,7 +195,7 @@ class Product(Entity):
     id: ProductId = entity_id()
     sku: str = text(required=True)
     name: str = text(required=True)
-    description: str | None = text()
+    description: str | None = text(multiline=True)
     category: str | None = text()
     unit_price: Money | None = one_of(Money)
     unit_cost: Money | None = one_of(Money)

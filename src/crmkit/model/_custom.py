@@ -299,6 +299,12 @@ class EntitySchema:
         stages = self.lifecycle_stages
         if not stages or any(not isinstance(s, str) or not s.strip() for s in stages):
             raise InvalidDefinition("lifecycle_stages", "need non-blank stage names")
+        untidy = [s for s in stages if s != " ".join(s.split())]
+        if untidy:
+            raise InvalidDefinition(
+                "lifecycle_stages",
+                f"{untidy[0]!r} has extra spaces; entities store stages tidied",
+            )
         if len(set(stages)) != len(stages):
             raise InvalidDefinition(
                 "lifecycle_stages", f"duplicate stages in {stages!r}"

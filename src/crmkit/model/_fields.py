@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -30,6 +30,7 @@ __all__ = [
     "choice",
     "count",
     "day",
+    "field_errors",
     "flag",
     "frozen_map",
     "identifier",
@@ -72,11 +73,22 @@ def _clean_text(value: Any) -> Any:
     return value
 
 
-def text(*, required: bool = False, default: str | None = None) -> Any:
-    """
-    A text field, whitespace tidied; blank becomes `None`.
+def _clean_lines(value: Any) -> Any:
+    """Tidy multi-line text: trim each line's end and the whole, keep line breaks."""
+    if isinstance(value, str):
+        lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        return "\n".join(line.rstrip() for line in lines).strip() or None
+    return value
 
-    With ``required`` (or a ``default``) a blank value is refused.
+
+def text(
+    *, required: bool = False, default: str | None = None, multiline: bool = False
+) -> Any:
+    """
+    A text field; blank becomes `None`.
+
+    One-line text has its whitespace collapsed; ``multiline`` text (notes, bodies)
+    keeps its line breaks. With ``required`` (or a ``default``) blank is refused.
     """
     required = required or default is not None
 
@@ -89,9 +101,17 @@ def text(*, required: bool = False, default: str | None = None) -> Any:
             raise _type_error(path, value, "str")
 
     fast = "v.__class__ is str" if required else _optional("v.__class__ is str")
+    tidy = _clean_lines if multiline else _clean_text
     if required and default is None:
-        return _field(check, fast, converter=_clean_text)
-    return _field(check, fast, default=default, converter=_clean_text)
+        return _field(check, fast, converter=tidy)
+    return _field(check, fast, default=default, converter=tidy)
+
+
+def _to_utc(value: Any) -> Any:
+    """Store instants in UTC, so that comparisons never depend on a zone's rules."""
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value.astimezone(UTC)
+    return value
 
 
 def _check_aware(value: object, path: str) -> None:
@@ -112,12 +132,18 @@ def _check_optional_aware(value: object, path: str) -> None:
 
 
 def timestamp(*, optional: bool = False) -> Any:
-    """An instant: a timezone-aware `datetime` (naive ones are refused)."""
-    aware = "(v.__class__ is {datetime} and v.utcoffset() is not None)"
-    names = {"datetime": datetime}
+    """An instant: a timezone-aware `datetime`, kept in UTC (naive ones are refused)."""
+    aware = "(v.__class__ is {datetime} and v.tzinfo is {utc})"
+    names = {"datetime": datetime, "utc": UTC}
     if optional:
-        return _field(_check_optional_aware, _optional(aware), names, default=None)
-    return _field(_check_aware, aware, names)
+        return _field(
+            _check_optional_aware,
+            _optional(aware),
+            names,
+            default=None,
+            converter=_to_utc,
+        )
+    return _field(_check_aware, aware, names, converter=_to_utc)
 
 
 def _check_optional_day(value: object, path: str) -> None:
@@ -366,6 +392,24 @@ def _fast_check(cls: type) -> Callable[[Any], bool]:
     compiled: Callable[[Any], bool] = env["fast"]  # type: ignore[assignment]
     _FAST_BY_CLASS[cls] = compiled
     return compiled
+
+
+def field_errors(cls: type, name: str, value: Any) -> list[FieldError]:
+    """
+    The errors of one field's value, tidied as the field would tidy it.
+
+    Used to report a field's own problems when the whole record could not be built.
+    """
+    field = attrs.fields_dict(cls).get(name)
+    if field is None or _CHECK not in field.metadata:
+        return []
+    if callable(field.converter):
+        value = field.converter(value)
+    try:
+        field.metadata[_CHECK](value, name)
+    except ValidationError as error:
+        return list(error.errors)
+    return []
 
 
 def checked(check: Check, **field_options: Any) -> Any:

@@ -82,7 +82,7 @@ class Relationship(Entity):
     label: str = text(required=True)
     started_on: date | None = day()
     ended_on: date | None = day()
-    note: str | None = text()
+    note: str | None = text(multiline=True)
 
     def _invariants(self) -> Iterator[FieldError]:
         yield from super()._invariants()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
 
 import attrs
@@ -141,6 +141,10 @@ class Money:
         """
         Split into parts proportional to ``ratios`` without losing a minor unit.
 
+        Each part is rounded towards zero to the currency's minor unit; the units
+        left over go, one each, to the parts that lost the most in rounding
+        (never to a part whose ratio is 0).
+
         >>> [str(m) for m in Money(100, "EUR").allocate([1, 1, 1])]
         ['33.34 EUR', '33.33 EUR', '33.33 EUR']
         """
@@ -153,19 +157,24 @@ class Money:
                 "money.ratios",
                 "need non-negative ratios with a positive sum",
             )
-        unit = Decimal(1).scaleb(-(self.minor_units or 0))
         whole = self.rounded().amount
-        shares = [
-            (whole * w / total).quantize(unit, rounding="ROUND_FLOOR") for w in weights
-        ]
-        remainder = whole - sum(shares, Decimal(0))
-        step = unit if remainder >= 0 else -unit
-        index = 0
-        while remainder != 0:
-            shares[index % len(shares)] += step
-            remainder -= step
-            index += 1
-        return tuple(Money(share, self.currency) for share in shares)
+        places = self.minor_units
+        if places is None:  # no minor unit (gold): split at the amount's own precision
+            exponent = whole.as_tuple().exponent
+            places = max(0, -exponent) if isinstance(exponent, int) else 0
+        unit = Decimal(1).scaleb(-places)
+        exact = [whole * w / total for w in weights]
+        shares = [part.quantize(unit, rounding=ROUND_DOWN) for part in exact]
+        left_over = int((whole - sum(shares, Decimal(0))) / unit)
+        step = unit if left_over > 0 else -unit
+        losers = sorted(
+            (i for i, w in enumerate(weights) if w > 0),
+            key=lambda i: abs(exact[i] - shares[i]),
+            reverse=True,
+        )
+        for index in losers[: abs(left_over)]:
+            shares[index] += step
+        return tuple(Money(s or s.copy_abs(), self.currency) for s in shares)
 
     def _same_currency(self, other: Money) -> None:
         if other.currency != self.currency:

@@ -127,7 +127,16 @@ class PhoneNumber:
     def _init_from(
         self, number: phonenumbers.PhoneNumber, extension: str | None = None
     ) -> None:
-        extension = extension or number.extension or None
+        if extension is not None:
+            if number.extension and number.extension != extension:
+                raise ValidationError.single(
+                    "extension",
+                    extension,
+                    "phone.extension",
+                    f"the number already has extension {number.extension}",
+                )
+            number.extension = extension
+        extension = number.extension or None
         e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
         self.__attrs_init__(e164, extension, number)
 
