@@ -1,9 +1,12 @@
-"""Shared test configuration: Hypothesis profiles and the PostgreSQL fixture."""
+"""Shared test configuration: Hypothesis profiles and the PostgreSQL fixtures."""
 
+import contextlib
 import os
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy.engine import make_url
 
 # Profiles derive from Hypothesis' "default" profile, not from whichever profile
 # is loaded now: Hypothesis loads its own "ci" profile (derandomize=True) when it
@@ -45,3 +48,42 @@ def pg_dsn() -> str:
         "PostgreSQL tests need CRMKIT_PG_DSN"
         " (bash scripts/test sets it up when PostgreSQL is installed)"
     )
+
+
+@pytest.fixture(scope="session")
+def make_pg_database(pg_dsn):
+    """
+    Return a maker of scratch PostgreSQL databases, all dropped at the end.
+
+    Each call creates an empty database with a unique name and returns its DSN.
+    With ``linguistic=True`` its collation is ICU ``en-US`` (where "a" sorts before
+    "B"), as on most production servers, when the server has ICU.
+    """
+    psycopg = pytest.importorskip("psycopg")
+    names = []
+
+    def make(*, linguistic=False):
+        name = f"crmkit_scratch_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            created = False
+            if linguistic:
+                with contextlib.suppress(psycopg.errors.Error):
+                    admin.execute(
+                        f'CREATE DATABASE "{name}" TEMPLATE template0 '
+                        "LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+                    )
+                    created = True
+            if not created:
+                admin.execute(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        return make_url(pg_dsn).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with psycopg.connect(pg_dsn, autocommit=True) as admin:
+        for name in names:
+            # Without FORCE, PostgreSQL stops an autovacuum worker on the database
+            # itself; FORCE would fail on it, as the worker is not our role's.
+            try:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            except psycopg.errors.ObjectInUse:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -17,6 +17,8 @@ PUBLIC_MODULES = [
     "crmkit.model",
     "crmkit.serialization",
     "crmkit.testing",
+    "crmkit.testing.contract",
+    "crmkit.testing.strategies",
     "crmkit.values",
 ]
 

@@ -227,10 +227,17 @@ class ConcurrencyError(CrmError):
         self.entity_id = entity_id
         self.expected_version = expected_version
         self.actual_version = actual_version
-        super().__init__(
-            f"{entity_type} {entity_id} was expected at version {expected_version} "
-            f"but is at version {actual_version}"
-        )
+        if actual_version == expected_version:
+            message = (
+                f"{entity_type} {entity_id} was changed (archived, restored or "
+                f"deleted) by another unit of work since it was read"
+            )
+        else:
+            message = (
+                f"{entity_type} {entity_id} was expected at version "
+                f"{expected_version} but is at version {actual_version}"
+            )
+        super().__init__(message)
 
 
 class TransitionNotAllowed(CrmError):  # noqa: N818 - python-statemachine's name

@@ -26,6 +26,7 @@ __all__ = [
     "gte",
     "in_",
     "is_null",
+    "limit_error",
     "lt",
     "lte",
     "ne",
@@ -34,6 +35,7 @@ __all__ = [
 _E = TypeVar("_E")
 
 MAX_PAGE: Final = 10_000
+_INT64: Final = range(-(2**63), 2**63)
 
 
 class Op(enum.StrEnum):
@@ -157,37 +159,11 @@ class Query:
                 limit or cursor, together.
         """
         errors: list[FieldError] = []
-        conditions = []
-        for name, raw in (where or {}).items():
-            condition = raw if isinstance(raw, Condition) else eq(raw)
-            if name not in fields:
-                errors.append(_unknown(name, fields, f"where.{name}"))
-                continue
-            try:
-                conditions.append(
-                    (name, _checked(condition, fields[name], f"where.{name}"))
-                )
-            except ValidationError as error:
-                errors.extend(error.errors)
-        sort_texts = [order_by] if isinstance(order_by, str) else list(order_by)
-        keys = [SortKey.parse(text) for text in sort_texts]
-        errors.extend(
-            _unknown(key.field, fields, "order_by")
-            for key in keys
-            if key.field not in fields
-        )
-        if not any(key.field == "id" for key in keys):
-            keys.append(SortKey("id", descending=bool(keys) and keys[-1].descending))
-        if (
-            isinstance(limit, bool)
-            or not isinstance(limit, int)
-            or not 1 <= limit <= MAX_PAGE
-        ):
-            errors.append(
-                FieldError(
-                    "limit", limit, "query.limit", f"must be from 1 to {MAX_PAGE}"
-                )
-            )
+        conditions = _conditions(fields, where, errors)
+        keys = _sort_keys(fields, order_by, errors)
+        bad_limit = limit_error(limit)
+        if bad_limit is not None:
+            errors.append(bad_limit)
         cursor = None
         if after is not None:
             try:
@@ -205,6 +181,68 @@ class Query:
         )
 
 
+def _conditions(
+    fields: Mapping[str, type],
+    where: Mapping[str, Any] | None,
+    errors: list[FieldError],
+) -> list[tuple[str, Condition]]:
+    """The checked conditions of ``where``; their problems go to ``errors``."""
+    if where is not None and not isinstance(where, Mapping):
+        errors.append(
+            FieldError("where", where, "type", "expected a mapping of conditions")
+        )
+        return []
+    conditions = []
+    for name, raw in (where or {}).items():
+        condition = raw if isinstance(raw, Condition) else eq(raw)
+        if name not in fields:
+            errors.append(_unknown(name, fields, f"where.{name}"))
+            continue
+        try:
+            conditions.append(
+                (name, _checked(condition, fields[name], f"where.{name}"))
+            )
+        except ValidationError as error:
+            errors.extend(error.errors)
+    return conditions
+
+
+def _sort_keys(
+    fields: Mapping[str, type], order_by: str | Sequence[str], errors: list[FieldError]
+) -> list[SortKey]:
+    """
+    The sort keys of ``order_by``, ending with ``id`` so that the order is total.
+
+    Their problems go to ``errors``.
+    """
+    texts = [order_by] if isinstance(order_by, str) else order_by
+    if not isinstance(texts, Sequence) or not all(isinstance(t, str) for t in texts):
+        errors.append(
+            FieldError("order_by", order_by, "type", "expected field names, as text")
+        )
+        texts = []
+    keys = [SortKey.parse(text) for text in texts]
+    errors.extend(
+        _unknown(key.field, fields, "order_by")
+        for key in keys
+        if key.field not in fields
+    )
+    if not any(key.field == "id" for key in keys):
+        keys.append(SortKey("id", descending=bool(keys) and keys[-1].descending))
+    return keys
+
+
+def limit_error(limit: object, path: str = "limit") -> FieldError | None:
+    """The error of a page size that is not a whole number from 1 to `MAX_PAGE`."""
+    if (
+        isinstance(limit, int)
+        and not isinstance(limit, bool)
+        and 1 <= limit <= MAX_PAGE
+    ):
+        return None
+    return FieldError(path, limit, "query.limit", f"must be from 1 to {MAX_PAGE}")
+
+
 def _unknown(name: str, fields: Mapping[str, type], path: str) -> FieldError:
     return FieldError(
         path,
@@ -215,6 +253,14 @@ def _unknown(name: str, fields: Mapping[str, type], path: str) -> FieldError:
 
 
 def _checked(condition: Condition, kind: type, path: str) -> Condition:
+    try:
+        op = Op(condition.op)
+    except ValueError:
+        allowed = ", ".join(op.value for op in Op)
+        raise ValidationError.single(
+            path, condition.op, "query.operator", f"not one of {allowed}"
+        ) from None
+    condition = Condition(op, condition.value)
     if condition.op == Op.IS_NULL:
         if not isinstance(condition.value, bool):
             raise ValidationError.single(path, condition.value, "type", "expected bool")
@@ -247,7 +293,21 @@ def _typed(value: Any, kind: type, path: str) -> Any:
         raise ValidationError.single(
             path, value, "type", f"expected {kind.__name__}, not {type(value).__name__}"
         )
+    problem = _unstorable(value)
+    if problem:
+        raise ValidationError.single(path, value, "query.value", problem)
     return value
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why no adapter could hold ``value``, so none could match it; or `None`."""
+    if isinstance(value, str) and "\x00" in value:
+        return "text cannot contain NUL characters"
+    if isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
+        return "whole numbers must fit in 64 bits"
+    if isinstance(value, Decimal) and not value.is_finite():
+        return "must be a finite number"
+    return None
 
 
 def _to_json(value: Any) -> Any:
@@ -259,15 +319,35 @@ def _to_json(value: Any) -> Any:
 
 
 def _from_json(value: Any, kind: type) -> Any:
+    """
+    Read one cursor value back as ``kind``.
+
+    Raises:
+        ValueError: The value is not what `_to_json` writes for ``kind``.
+    """
     if value is None:
         return None
-    if kind is datetime:
-        return datetime.fromisoformat(value)
-    if kind is date:
-        return date.fromisoformat(value)
-    if kind in (UUID, Decimal):
-        return kind(value)
-    return value
+    if kind in (datetime, date, UUID, Decimal):
+        if not isinstance(value, str):
+            raise ValueError(value)
+        typed = _PARSERS[kind](value)
+        if isinstance(typed, datetime) and typed.utcoffset() is None:
+            raise ValueError(value)
+    elif type(value) is kind:
+        typed = value
+    else:
+        raise ValueError(value)
+    if _unstorable(typed):
+        raise ValueError(value)
+    return typed
+
+
+_PARSERS: Final[dict[type, Any]] = {
+    datetime: datetime.fromisoformat,
+    date: date.fromisoformat,
+    UUID: UUID,
+    Decimal: Decimal,
+}
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -290,7 +370,7 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:
         raise refusal
     try:
         return tuple(_from_json(v, k) for v, k in zip(values, kinds, strict=True))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ArithmeticError):
         raise refusal from None
 
 

@@ -47,7 +47,14 @@ from crmkit.model import (
 from crmkit.repositories._base import HistoryPolicy, UnitOfWorkBase, event_record
 from crmkit.repositories._catalog import CATALOG, EntityCatalog
 from crmkit.repositories._ports import FieldHistoryEntry, OutboxMessage, Repository
-from crmkit.repositories._query import Condition, Op, Page, Query, encode_cursor
+from crmkit.repositories._query import (
+    Condition,
+    Op,
+    Page,
+    Query,
+    encode_cursor,
+    limit_error,
+)
 from crmkit.serialization import make_converter
 from crmkit.values import EmailAddress, PhoneNumber
 
@@ -90,16 +97,20 @@ class MemoryDatabase:
 
     def _apply(self, unit: MemoryUnitOfWork) -> None:
         with self._lock:
-            for key, seen in unit.seen_versions.items():
+            for key, seen in unit.seen_rows.items():
                 current = self._rows.get(key)
-                actual = None if current is None else current.entity.version
-                if actual != seen:
+                # Rows are replaced, never changed: any other commit since the
+                # unit read this one (an update, an archive) is a new object.
+                if current is not seen:
                     raise ConcurrencyError(
                         key[0].entity_type,
                         key[1],
-                        expected_version=-1 if seen is None else seen,
-                        actual_version=actual,
+                        expected_version=-1 if seen is None else seen.entity.version,
+                        actual_version=None
+                        if current is None
+                        else current.entity.version,
                     )
+            self._check_external_ids(unit)
             for key, row in unit.writes.items():
                 self._unindex(key)
                 if row is None:
@@ -122,6 +133,20 @@ class MemoryDatabase:
                     )
                 )
             self._published.update(unit.new_published)
+
+    def _check_external_ids(self, unit: MemoryUnitOfWork) -> None:
+        """Refuse a commit that would give two entities one external id."""
+        claimed: dict[tuple[type[Entity], str, str], UUID] = {}
+        for (cls, entity_id), row in unit.writes.items():
+            if row is None:
+                continue
+            for system, value in CATALOG[cls].external_ids(row.entity):
+                key = (cls, system, value)
+                owner = claimed.get(key, self._external.get(key))
+                rewritten = owner is not None and (cls, owner) in unit.writes
+                if owner is not None and owner != entity_id and not rewritten:
+                    raise AlreadyExists(cls.entity_type, f"external id {system}", value)
+                claimed[key] = entity_id
 
     def _index(self, key: _Key, row: _Row) -> None:
         cls, entity_id = key
@@ -153,7 +178,7 @@ class MemoryUnitOfWork(UnitOfWorkBase):
     def __init__(self, database: MemoryDatabase) -> None:
         self.database = database
         self.writes: dict[_Key, _Row | None] = {}
-        self.seen_versions: dict[_Key, int | None] = {}
+        self.seen_rows: dict[_Key, _Row | None] = {}
         self.new_history: list[FieldHistoryEntry] = []
         self.new_events: list[
             tuple[str, str | None, Any, datetime, dict[str, Any]]
@@ -177,6 +202,9 @@ class MemoryUnitOfWork(UnitOfWorkBase):
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
         """Outbox messages not yet published, oldest first."""
+        bad_limit = limit_error(limit)
+        if bad_limit is not None:
+            raise ValidationError([bad_limit])
         published = self.database._published | self.new_published  # noqa: SLF001
         pending = (m for m in self.database._outbox if m.id not in published)  # noqa: SLF001
         return list(itertools.islice(pending, limit))
@@ -196,7 +224,7 @@ class MemoryUnitOfWork(UnitOfWorkBase):
     def rollback(self) -> None:
         """Drop every staged change."""
         self.writes.clear()
-        self.seen_versions.clear()
+        self.seen_rows.clear()
         self.new_history.clear()
         self.new_events.clear()
         self.new_published.clear()
@@ -374,13 +402,15 @@ class MemoryRepository(Generic[_E]):
 
     # Writing --------------------------------------------------------------------
 
-    def _stage(self, entity_id: UUID, row: _Row | None) -> None:
+    def _stage(self, entity_id: UUID, row: _Row | None, *, seen: _Row | None) -> None:
+        """
+        Stage ``row``; ``seen`` is the row the caller checked before writing.
+
+        The first write of an entity remembers that row, and commit refuses to
+        apply the unit if the stored row is no longer that very one.
+        """
         key = (self._cls, entity_id)
-        if key not in self._unit.seen_versions:
-            stored = self._db._rows.get(key)  # noqa: SLF001
-            self._unit.seen_versions[key] = (
-                None if stored is None else stored.entity.version
-            )
+        self._unit.seen_rows.setdefault(key, seen)
         self._unit.writes[key] = row
 
     def _check_external_ids(self, entity: Entity) -> None:
@@ -406,7 +436,7 @@ class MemoryRepository(Generic[_E]):
         if self._row(entity.id) is not None:
             raise AlreadyExists(self._cls.entity_type, "id", entity.id)
         self._check_external_ids(entity)
-        self._stage(entity.id, _Row(entity))
+        self._stage(entity.id, _Row(entity), seen=None)
         self._unit.record(
             EntityCreated(
                 entity_type=entity.entity_type,
@@ -431,7 +461,7 @@ class MemoryRepository(Generic[_E]):
                 actual_version=row.entity.version,
             )
         self._check_external_ids(entity)
-        self._stage(entity.id, attrs.evolve(row, entity=entity))
+        self._stage(entity.id, attrs.evolve(row, entity=entity), seen=row)
         plain = self._db.converter.unstructure
         self._unit.new_history.extend(
             self._db.history_policy.entries(
@@ -463,7 +493,9 @@ class MemoryRepository(Generic[_E]):
         if row is None or (row.archived_at is not None and not hard):
             raise NotFound(self._cls.entity_type, entity_id)
         event_type: Callable[..., Any] = EntityDeleted if hard else EntityArchived
-        self._stage(entity_id, None if hard else attrs.evolve(row, archived_at=at))
+        self._stage(
+            entity_id, None if hard else attrs.evolve(row, archived_at=at), seen=row
+        )
         self._unit.record(
             event_type(
                 entity_type=self._cls.entity_type,
@@ -481,7 +513,7 @@ class MemoryRepository(Generic[_E]):
         row = self._row(entity_id)
         if row is None or row.archived_at is None:
             raise NotFound(self._cls.entity_type, entity_id)
-        self._stage(entity_id, attrs.evolve(row, archived_at=None))
+        self._stage(entity_id, attrs.evolve(row, archived_at=None), seen=row)
         self._unit.record(
             EntityRestored(
                 entity_type=self._cls.entity_type,

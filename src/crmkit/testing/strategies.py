@@ -134,8 +134,8 @@ __all__ = [
     "users",
 ]
 
-T = TypeVar("T")
-U = TypeVar("U")
+_T = TypeVar("_T")
+_U = TypeVar("_U")
 
 # --- Word lists: short, international, with the accents real CRMs hold. -------------
 
@@ -282,8 +282,8 @@ def _check_strategy(name: str, value: object) -> None:
 
 
 def _optional_strategy(
-    name: str, value: SearchStrategy[T] | None, default: SearchStrategy[T]
-) -> SearchStrategy[T]:
+    name: str, value: SearchStrategy[_T] | None, default: SearchStrategy[_T]
+) -> SearchStrategy[_T]:
     if value is None:
         return default
     _check_strategy(name, value)
@@ -332,27 +332,29 @@ class _Fields:
         """Whether the caller passed a strategy for ``name``."""
         return name in self._overrides
 
-    def draw(self, name: str, default: SearchStrategy[T]) -> T:
+    def draw(self, name: str, default: SearchStrategy[_T]) -> _T:
         """Draw ``name`` once, from the caller's strategy or else from ``default``."""
         if name not in self.values:
             self.values[name] = self._draw(self._overrides.get(name, default))
-        return cast("T", self.values[name])
+        return cast("_T", self.values[name])
 
     def draw_all(self, defaults: Mapping[str, SearchStrategy[Any]]) -> None:
         """Draw every field of ``defaults`` not drawn yet, in order."""
         for name, default in defaults.items():
             self.draw(name, default)
 
-    def derive(self, name: str, base: SearchStrategy[U], make: Callable[[U], T]) -> T:
+    def derive(
+        self, name: str, base: SearchStrategy[_U], make: Callable[[_U], _T]
+    ) -> _T:
         """Draw ``name`` from the caller's strategy, or ``make`` it from ``base``."""
         if name not in self.values:
             if self.given(name):
                 self.values[name] = self._draw(self._overrides[name])
             else:
                 self.values[name] = make(self._draw(base))
-        return cast("T", self.values[name])
+        return cast("_T", self.values[name])
 
-    def fixed(self, name: str, value: T) -> T:
+    def fixed(self, name: str, value: _T) -> _T:
         """Draw ``name`` from the caller's strategy, or else take ``value``."""
         return self.derive(name, _NOTHING_TO_DRAW, lambda _: value)
 
@@ -388,7 +390,7 @@ class _Fields:
 _NOTHING_TO_DRAW: Final = st.just(None)
 
 
-def _maybe(strategy: SearchStrategy[T]) -> SearchStrategy[T | None]:
+def _maybe(strategy: SearchStrategy[_T]) -> SearchStrategy[_T | None]:
     return st.none() | strategy
 
 
@@ -396,7 +398,7 @@ def _filled(text: object) -> bool:
     return isinstance(text, str) and bool(text.strip())
 
 
-def _pick(index: int, items: tuple[T, ...]) -> T:
+def _pick(index: int, items: tuple[_T, ...]) -> _T:
     return items[index % len(items)]
 
 

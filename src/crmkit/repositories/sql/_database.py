@@ -20,6 +20,7 @@ from crmkit.model import Entity, EntitySchema
 from crmkit.repositories._base import HistoryPolicy, UnitOfWorkBase, event_record
 from crmkit.repositories._catalog import CATALOG
 from crmkit.repositories._ports import OutboxMessage, Repository
+from crmkit.repositories._query import limit_error
 from crmkit.repositories.sql._migrations import CURRENT_VERSION, schema_version, upgrade
 from crmkit.repositories.sql._repository import SqlRepository
 from crmkit.repositories.sql._tables import OUTBOX
@@ -247,6 +248,9 @@ class SqlUnitOfWork(UnitOfWorkBase):
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
         """Outbox messages not yet published, oldest first."""
+        bad_limit = limit_error(limit)
+        if bad_limit is not None:
+            raise ValidationError([bad_limit])
         rows = self.connection().execute(
             select(OUTBOX)
             .where(OUTBOX.c.published_at.is_(None))

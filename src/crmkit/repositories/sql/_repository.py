@@ -21,6 +21,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from crmkit._validation import aware_utc
 from crmkit.errors import AlreadyExists, ConcurrencyError, NotFound, ValidationError
@@ -347,7 +348,12 @@ class SqlRepository(Generic[_E]):
             for s, v in self._catalog.external_ids(entity)
         ]
         if external:
-            self._connection.execute(insert(EXTERNAL_IDS), external)
+            try:
+                self._connection.execute(insert(EXTERNAL_IDS), external)
+            except IntegrityError:
+                # Another transaction took the id between our check and now.
+                taken = ", ".join(f"{e['system']}={e['value']}" for e in external)
+                raise AlreadyExists(self._type, "external id", taken) from None
 
     def _delete_lookups(self, entity_id: UUID) -> None:
         for table in (CONTACT_POINTS, EXTERNAL_IDS):

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -83,9 +84,16 @@ class Amount(TypeDecorator[Decimal]):
 
 DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
 
+CODE_POINT_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
+"""Text that compares and sorts by code point, like Python's `str` and SQLite.
+
+A PostgreSQL database's default collation is often linguistic (``en_US.UTF-8``
+sorts "a" before "B"), which would make queries disagree with the other adapters.
+"""
+
 _SQL_TYPES: Final[dict[type, Any]] = {
-    str: Text,
-    int: Integer,
+    str: CODE_POINT_TEXT,
+    int: BigInteger,  # INTEGER is only 32 bits on PostgreSQL
     bool: Boolean,
     datetime: UtcDateTime,
     date: Date,

@@ -1,0 +1,339 @@
+"""Schema versions: new databases are created, old ones upgraded, strangers refused."""
+
+import hashlib
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, inspect, select
+
+from crmkit.errors import SchemaMismatch
+from crmkit.model import Person
+from crmkit.repositories.sql import CURRENT_VERSION, SqlDatabase, _database, _migrations
+from crmkit.repositories.sql._migrations import Migration
+from crmkit.repositories.sql._tables import SCHEMA_VERSIONS
+
+AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LATER = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def make_sqlite(tmp_path):
+    """Return a maker of SQLite databases in tmp_path, disposed afterwards."""
+    made = []
+
+    def make(name="crm.db", **options):
+        database = SqlDatabase.sqlite(tmp_path / name, **options)
+        made.append(database)
+        return database
+
+    yield make
+    for database in made:
+        database.dispose()
+
+
+def stamped_versions(database):
+    """The versions recorded in crmkit_schema, in order."""
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            select(SCHEMA_VERSIONS.c.version).order_by(SCHEMA_VERSIONS.c.version)
+        )
+        return [row.version for row in rows]
+
+
+def table_names(database):
+    """The tables of a database."""
+    with database.engine.connect() as connection:
+        return set(inspect(connection).get_table_names())
+
+
+def stamp(database, version):
+    """Record a schema version, as a later crmkit would."""
+    with database.engine.begin() as connection:
+        connection.execute(
+            insert(SCHEMA_VERSIONS).values(
+                version=version, description="from the future", applied_at=LATER
+            )
+        )
+
+
+def at_version_1(database):
+    """Build the schema as crmkit 0.1 left it: version 1 tables and stamp."""
+    with database.engine.begin() as connection:
+        _migrations._create_tables(connection)
+        connection.execute(
+            insert(SCHEMA_VERSIONS).values(version=1, description="v1", applied_at=AT)
+        )
+
+
+@pytest.fixture
+def version_2(monkeypatch):
+    """Pretend this crmkit has a second migration step; return its calls."""
+    calls = []
+
+    def add_tags_table(connection):
+        calls.append(connection)
+        connection.exec_driver_sql("CREATE TABLE crm_tag (name TEXT PRIMARY KEY)")
+
+    steps = (*_migrations.MIGRATIONS, Migration(2, "tags", add_tags_table))
+    monkeypatch.setattr(_migrations, "MIGRATIONS", steps)
+    monkeypatch.setattr(_migrations, "CURRENT_VERSION", 2)
+    monkeypatch.setattr(_database, "CURRENT_VERSION", 2)
+    return calls
+
+
+def test_this_crmkit_is_at_schema_version_1():
+    """The first release's schema is version 1."""
+    assert 1 == CURRENT_VERSION
+
+
+def test_an_empty_database_must_be_initialised(make_sqlite):
+    """check() on a new file says to run `crmkit init`, and units are refused."""
+    database = make_sqlite()
+    with pytest.raises(SchemaMismatch) as caught:
+        database.check()
+    with pytest.raises(SchemaMismatch):
+        database.unit_of_work()
+    assert (0, 1, True, 0) == (
+        caught.value.found,
+        caught.value.expected,
+        "run `crmkit init`" in str(caught.value),
+        database.schema_version(),
+    )
+
+
+def test_an_empty_file_is_an_empty_database(make_sqlite, tmp_path):
+    """A zero-byte file is a new SQLite database, not a stranger."""
+    (tmp_path / "crm.db").write_bytes(b"")
+    database = make_sqlite()
+    assert (0, 1) == (database.schema_version(), database.upgrade(at=AT))
+
+
+def test_upgrade_creates_the_schema_at_version_1(make_sqlite):
+    """upgrade() creates every table and records version 1 with its time."""
+    database = make_sqlite()
+    reached = database.upgrade(at=AT)
+    database.check()
+    with database.engine.connect() as connection:
+        row = connection.execute(select(SCHEMA_VERSIONS)).one()
+    expected_tables = {
+        "crmkit_schema",
+        "person",
+        "organization",
+        "deal",
+        "lead",
+        "contact_point",
+        "external_id",
+        "field_history",
+        "outbox",
+    }
+    assert (1, 1, 1, AT, expected_tables) == (
+        reached,
+        database.schema_version(),
+        row.version,
+        row.applied_at,
+        expected_tables & table_names(database),
+    )
+
+
+def test_upgrade_is_idempotent(make_sqlite):
+    """A second upgrade changes nothing and keeps the data."""
+    database = make_sqlite()
+    database.upgrade(at=AT)
+    person = Person.create(at=AT, first_name="Jean")
+    with database.unit_of_work() as uow:
+        uow.people.add(person)
+        uow.commit()
+    again = make_sqlite()
+    assert (1, [1]) == (again.upgrade(at=LATER), stamped_versions(again))
+    with again.unit_of_work() as uow:
+        assert person == uow.people.get(person.id)
+
+
+def test_upgrade_needs_an_aware_time(make_sqlite):
+    """The time recorded with a version must be timezone-aware."""
+    database = make_sqlite()
+    with pytest.raises(ValueError, match="naive"):
+        database.upgrade(at=datetime(2026, 3, 1))  # noqa: DTZ001 - naive on purpose
+    assert 0 == database.schema_version()
+
+
+def test_a_database_of_another_application_is_refused(make_sqlite, tmp_path):
+    """A SQLite file with tables but no crmkit_schema is refused and left alone."""
+    with sqlite3.connect(tmp_path / "crm.db") as connection:
+        connection.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    connection.close()
+    database = make_sqlite()
+    with pytest.raises(SchemaMismatch) as checked:
+        database.check()
+    with pytest.raises(SchemaMismatch) as upgraded:
+        database.upgrade(at=AT)
+    assert (None, None, True, {"invoices"}) == (
+        checked.value.found,
+        upgraded.value.found,
+        "invoices" in str(checked.value),
+        table_names(database),
+    )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"".join(hashlib.sha256(bytes([n])).digest() for n in range(256)),
+        b"id,name\n1,Acme\n2,Globex\n" * 100,
+        b"SQLite format 3\x00" + b"\xff" * 4080,
+    ],
+    ids=["random bytes", "csv", "bad header"],
+)
+def test_a_file_that_is_not_a_sqlite_database_is_refused(
+    make_sqlite, tmp_path, content
+):
+    """Opening a file that is not SQLite raises SchemaMismatch and keeps it intact."""
+    path = tmp_path / "crm.db"
+    path.write_bytes(content)
+    database = make_sqlite()
+    refusals = []
+    for attempt in (database.check, lambda: database.upgrade(at=AT)):
+        with pytest.raises(SchemaMismatch) as caught:
+            attempt()
+        refusals.append(caught.value.found)
+    assert ([None, None], content) == (refusals, path.read_bytes())
+
+
+def test_a_newer_database_is_refused(make_sqlite):
+    """A database stamped by a later crmkit is refused by check() and upgrade()."""
+    database = make_sqlite()
+    database.upgrade(at=AT)
+    stamp(database, 99)
+    reopened = make_sqlite()
+    with pytest.raises(SchemaMismatch) as checked:
+        reopened.check()
+    with pytest.raises(SchemaMismatch) as upgraded:
+        reopened.upgrade(at=LATER)
+    with pytest.raises(SchemaMismatch):
+        reopened.unit_of_work()
+    assert (99, 99, True, [1, 99]) == (
+        checked.value.found,
+        upgraded.value.found,
+        "upgrade crmkit" in str(checked.value),
+        stamped_versions(reopened),
+    )
+
+
+def test_an_older_database_is_refused_until_upgraded(make_sqlite, version_2):
+    """check() on a version-1 database asks for `crmkit db upgrade`."""
+    database = make_sqlite()
+    at_version_1(database)
+    with pytest.raises(SchemaMismatch) as caught:
+        database.check()
+    assert (1, 2, True, []) == (
+        caught.value.found,
+        caught.value.expected,
+        "crmkit db upgrade" in str(caught.value),
+        version_2,
+    )
+
+
+def test_an_older_database_runs_only_the_missing_steps(make_sqlite, version_2):
+    """Upgrading version 1 to 2 runs step 2 once, then the database is usable."""
+    database = make_sqlite()
+    at_version_1(database)
+    reached = database.upgrade(at=LATER)
+    database.check()
+    again = database.upgrade(at=LATER)
+    with database.unit_of_work() as uow:
+        count = uow.people.count()
+    assert (2, 2, [1, 2], 1, True, 0) == (
+        reached,
+        again,
+        stamped_versions(database),
+        len(version_2),
+        "crm_tag" in table_names(database),
+        count,
+    )
+
+
+@pytest.mark.usefixtures("version_2")
+def test_a_new_database_gets_every_step_recorded(make_sqlite):
+    """An empty database is created at the current version, every step stamped."""
+    database = make_sqlite()
+    assert (2, [1, 2]) == (database.upgrade(at=AT), stamped_versions(database))
+
+
+def test_a_failing_step_leaves_the_database_as_it_was(make_sqlite, monkeypatch):
+    """If a step fails, its changes and its version stamp are rolled back."""
+    database = make_sqlite()
+    database.upgrade(at=AT)
+
+    def broken(connection):
+        connection.exec_driver_sql("CREATE TABLE crm_half_done (x INTEGER)")
+        message = "disk full"
+        raise RuntimeError(message)
+
+    steps = (*_migrations.MIGRATIONS, Migration(2, "broken", broken))
+    monkeypatch.setattr(_migrations, "MIGRATIONS", steps)
+    monkeypatch.setattr(_migrations, "CURRENT_VERSION", 2)
+    monkeypatch.setattr(_database, "CURRENT_VERSION", 2)
+    with pytest.raises(RuntimeError, match="disk full"):
+        database.upgrade(at=LATER)
+    assert ([1], False) == (
+        stamped_versions(database),
+        "crm_half_done" in table_names(database),
+    )
+
+
+def test_an_in_memory_database_is_upgraded_in_place():
+    """A ':memory:' database keeps its schema between units of work."""
+    database = SqlDatabase.sqlite(":memory:")
+    try:
+        database.upgrade(at=AT)
+        person = Person.create(at=AT, first_name="Jean")
+        with database.unit_of_work() as uow:
+            uow.people.add(person)
+            uow.commit()
+        with database.unit_of_work() as uow:
+            assert person == uow.people.get(person.id)
+    finally:
+        database.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_schema_lifecycle(make_pg_database):
+    """On PostgreSQL: empty is refused, upgrade creates v1 once, newer is refused."""
+    dsn = make_pg_database()
+    database = SqlDatabase.postgres(dsn)
+    try:
+        with pytest.raises(SchemaMismatch) as empty:
+            database.check()
+        first, second = database.upgrade(at=AT), database.upgrade(at=LATER)
+        database.check()
+        versions = stamped_versions(database)
+        stamp(database, 99)
+        reopened = SqlDatabase.postgres(dsn)
+        with pytest.raises(SchemaMismatch) as newer:
+            reopened.check()
+        reopened.dispose()
+    finally:
+        database.dispose()
+    assert (0, 1, 1, [1], 99) == (
+        empty.value.found,
+        first,
+        second,
+        versions,
+        newer.value.found,
+    )
+
+
+@pytest.mark.postgres
+def test_postgres_database_of_another_application_is_refused(make_pg_database):
+    """A PostgreSQL database with foreign tables is refused and left alone."""
+    database = SqlDatabase.postgres(make_pg_database())
+    try:
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE invoices (id INTEGER)")
+        with pytest.raises(SchemaMismatch) as caught:
+            database.upgrade(at=AT)
+        tables = table_names(database)
+    finally:
+        database.dispose()
+    assert (None, {"invoices"}) == (caught.value.found, tables)
