@@ -242,8 +242,8 @@ def pydantic_side() -> Side:
 
 
 def _same_instant(a: str, b: str) -> bool:
-    left, right = datetime.fromisoformat(a), datetime.fromisoformat(b)
-    return left == right and left.utcoffset() == right.utcoffset()
+    # crmkit stores instants in UTC; pydantic keeps the offset it was given.
+    return datetime.fromisoformat(a) == datetime.fromisoformat(b)
 
 
 def _differences(ours: Row, theirs: Row) -> Iterator[str]:

@@ -14,6 +14,7 @@ PUBLIC_MODULES = [
     "crmkit.clock",
     "crmkit.errors",
     "crmkit.ids",
+    "crmkit.io",
     "crmkit.model",
     "crmkit.serialization",
     "crmkit.testing",

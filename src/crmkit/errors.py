@@ -5,7 +5,8 @@ The exceptions crmkit raises, all rooted at `CrmError`.
 
     CrmError
      ├── ValidationError (ValueError)     bad input: every field error at once
-     │    └── CurrencyMismatch             arithmetic across currencies
+     │    ├── CurrencyMismatch             arithmetic across currencies
+     │    └── ImportRejected               an input file refused as a whole
      ├── InvalidDefinition (ValueError)   a schema or rule set that cannot work
      ├── NotFound (LookupError)           no entity with that id
      ├── AlreadyExists                    an id or external id already taken
@@ -21,7 +22,7 @@ react to it without parsing text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 import attrs
@@ -33,6 +34,7 @@ __all__ = [
     "CurrencyMismatch",
     "DatabaseLocked",
     "FieldError",
+    "ImportRejected",
     "InvalidDefinition",
     "NotFound",
     "SchemaMismatch",
@@ -310,3 +312,59 @@ class SchemaMismatch(StorageError):  # noqa: N818 - the state it reports
         self.found = found
         self.expected = expected
         super().__init__(message)
+
+
+class ImportRejected(ValidationError):  # noqa: N818 - a refusal, like ValidationError
+    """
+    An input file refused as a whole, before any of its rows was stored.
+
+    Raised for a file that is not in its stated (or detected) encoding, an empty
+    file, a CSV file whose quoting is broken, or a header that repeats a mapped
+    column. Row-level problems never raise: they go to the rejects file.
+
+    Attributes:
+        file: The file's name, as given.
+        line: The 1-based line where the problem is, when known.
+        offset: The 0-based byte offset of the problem, when known.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        file: str,
+        error: FieldError,
+        *,
+        line: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.offset = offset
+        super().__init__([error])
+
+    def _message(self) -> str:
+        where = self.file if self.line is None else f"{self.file}, line {self.line}"
+        error = self.errors[0]
+        return f"{where}: {error.message} [{error.code}]"
+
+    def __reduce__(  # type: ignore[override]
+        self,
+    ) -> tuple[
+        Callable[..., ImportRejected],
+        tuple[type[ImportRejected], str, FieldError, int | None, int | None],
+    ]:
+        return (
+            _restore,
+            (type(self), self.file, self.errors[0], self.line, self.offset),
+        )
+
+
+def _restore(
+    cls: type[ImportRejected],
+    file: str,
+    error: FieldError,
+    line: int | None,
+    offset: int | None,
+) -> ImportRejected:
+    return cls(file, error, line=line, offset=offset)

@@ -309,6 +309,8 @@ def _collection_unstructure(
     args = get_args(cls)
     item_hook = converter.get_unstructure_hook(args[0] if args else Any)
     if get_origin(cls) in _SETS:
+        if args and args[0] is str:
+            return sorted
         return lambda items: sorted(map(item_hook, items), key=str)
     if item_hook is identity:
         return list
@@ -444,9 +446,12 @@ def _register_entity(converter: cattrs.Converter, cls: type[Entity]) -> None:
 
     def unstructure(entity: Entity) -> dict[str, Any]:
         data = unstructure_fields(entity)
-        data["custom"] = {
-            key: _custom_value_to_json(value) for key, value in entity.custom.items()
-        }
+        custom = entity.custom
+        data["custom"] = (
+            {key: _custom_value_to_json(value) for key, value in custom.items()}
+            if custom
+            else {}
+        )
         return data
 
     converter.register_unstructure_hook(cls, unstructure)

@@ -12,6 +12,7 @@ import click
 from crmkit import __version__
 from crmkit.cli._db import db, init
 from crmkit.cli._demo import demo
+from crmkit.cli._io import export, import_
 
 __all__ = ["main"]
 
@@ -25,3 +26,5 @@ def main() -> None:
 main.add_command(init)
 main.add_command(db)
 main.add_command(demo)
+main.add_command(import_)
+main.add_command(export)

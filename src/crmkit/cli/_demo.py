@@ -444,6 +444,6 @@ def demo(db: str | None, at: datetime | None, seed: int) -> None:
         _store(uow, sample)
         uow.commit()
     console = Console()
-    with database.unit_of_work() as uow:
+    with database.unit_of_work(readonly=True) as uow:
         _summary(uow, console)
     console.print(f"Stored in {database_target(db)}")

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 import cattrs
 
 from crmkit._validation import aware_utc
-from crmkit.errors import ValidationError
+from crmkit.errors import StorageError, ValidationError
 from crmkit.ids import UserId
 from crmkit.model import (
     Activity,
@@ -45,7 +45,9 @@ class RepositoryAttribute(Generic[_E]):
 
 
 class UnitOfWorkBase:
-    """The repository attributes every unit of work has."""
+    """The repository attributes every unit of work has, and its read-only guard."""
+
+    readonly: bool = False
 
     people = RepositoryAttribute(Person)
     organizations = RepositoryAttribute(Organization)
@@ -63,6 +65,14 @@ class UnitOfWorkBase:
     def repository(self, cls: type[_E]) -> Repository[_E]:
         """The repository of an entity class."""
         raise NotImplementedError
+
+    def ensure_writable(self) -> None:
+        """Refuse a write in a read-only unit of work."""
+        if self.readonly:
+            msg = (
+                "this unit of work is read-only; open one with readonly=False to write"
+            )
+            raise StorageError(msg)
 
 
 class HistoryPolicy:

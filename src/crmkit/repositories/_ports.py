@@ -234,6 +234,11 @@ class Database(Protocol):
     .. versionadded:: 0.1
     """
 
-    def unit_of_work(self) -> UnitOfWork:
-        """A new unit of work; use it in a ``with`` block."""
+    def unit_of_work(self, *, readonly: bool = False) -> UnitOfWork:
+        """
+        A new unit of work; use it in a ``with`` block.
+
+        A ``readonly`` unit refuses writes, and on SQLite reads without taking the
+        write lock, so long reads (exports, reports) never block writers.
+        """
         ...

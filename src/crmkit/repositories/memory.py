@@ -91,9 +91,9 @@ class MemoryDatabase:
         self._outbox: list[OutboxMessage] = []
         self._published: set[int] = set()
 
-    def unit_of_work(self) -> MemoryUnitOfWork:
-        """A new unit of work over this database."""
-        return MemoryUnitOfWork(self)
+    def unit_of_work(self, *, readonly: bool = False) -> MemoryUnitOfWork:
+        """A new unit of work over this database; a ``readonly`` one refuses writes."""
+        return MemoryUnitOfWork(self, readonly=readonly)
 
     def _apply(self, unit: MemoryUnitOfWork) -> None:
         with self._lock:
@@ -175,8 +175,9 @@ class MemoryUnitOfWork(UnitOfWorkBase):
     .. versionadded:: 0.1
     """
 
-    def __init__(self, database: MemoryDatabase) -> None:
+    def __init__(self, database: MemoryDatabase, *, readonly: bool = False) -> None:
         self.database = database
+        self.readonly = readonly
         self.writes: dict[_Key, _Row | None] = {}
         self.seen_rows: dict[_Key, _Row | None] = {}
         self.new_history: list[FieldHistoryEntry] = []
@@ -198,6 +199,7 @@ class MemoryUnitOfWork(UnitOfWorkBase):
 
     def record(self, event: Any) -> None:
         """Add a domain event to the outbox, stored when the unit commits."""
+        self.ensure_writable()
         self.new_events.append(event_record(event, self.database.converter))
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
@@ -211,6 +213,7 @@ class MemoryUnitOfWork(UnitOfWorkBase):
 
     def mark_published(self, message_ids: Iterable[int], *, at: datetime) -> None:
         """Mark outbox messages as published."""
+        self.ensure_writable()
         aware_utc(at, "at")
         self.new_published.update(message_ids)
 
@@ -386,10 +389,18 @@ class MemoryRepository(Generic[_E]):
 
     def find_by_external_id(self, system: str, value: str) -> _E | None:
         """The entity known as ``value`` in another ``system``, if any."""
-        for row in self._all_rows():
-            if (system, value) in set(self._catalog.external_ids(row.entity)):
+        for key, row in self._unit.writes.items():
+            if (
+                key[0] is self._cls
+                and row is not None
+                and (system, value) in set(self._catalog.external_ids(row.entity))
+            ):
                 return row.entity  # type: ignore[return-value]
-        return None
+        owner = self._db._external.get((self._cls, system, value))  # noqa: SLF001
+        if owner is None or (self._cls, owner) in self._unit.writes:
+            return None
+        row = self._db._rows.get((self._cls, owner))  # noqa: SLF001
+        return None if row is None else row.entity  # type: ignore[return-value]
 
     def history(self, entity_id: UUID) -> list[FieldHistoryEntry]:
         """Every recorded field change of the entity, oldest first."""
@@ -432,6 +443,7 @@ class MemoryRepository(Generic[_E]):
 
     def add(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new entity; `AlreadyExists` if its id or an external id is taken."""
+        self._unit.ensure_writable()
         self._check_type(entity)
         if self._row(entity.id) is not None:
             raise AlreadyExists(self._cls.entity_type, "id", entity.id)
@@ -449,6 +461,7 @@ class MemoryRepository(Generic[_E]):
 
     def update(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new version; the stored one must be at ``entity.version - 1``."""
+        self._unit.ensure_writable()
         self._check_type(entity)
         row = self._row(entity.id)
         if row is None or row.archived_at is not None:
@@ -488,6 +501,7 @@ class MemoryRepository(Generic[_E]):
         hard: bool = False,
     ) -> None:
         """Archive the entity (it can be restored), or erase it with ``hard=True``."""
+        self._unit.ensure_writable()
         at = aware_utc(at, "at")
         row = self._row(entity_id)
         if row is None or (row.archived_at is not None and not hard):
@@ -509,6 +523,7 @@ class MemoryRepository(Generic[_E]):
         self, entity_id: UUID, *, at: datetime, actor: UserId | None = None
     ) -> None:
         """Bring an archived entity back."""
+        self._unit.ensure_writable()
         at = aware_utc(at, "at")
         row = self._row(entity_id)
         if row is None or row.archived_at is None:

@@ -28,6 +28,8 @@ from crmkit.serialization import make_converter
 
 __all__ = ["SqlDatabase", "SqlUnitOfWork"]
 
+_READONLY = "crmkit.readonly"
+
 _E = TypeVar("_E", bound=Entity)
 
 
@@ -101,7 +103,8 @@ class SqlDatabase:
 
         Files use WAL journaling; foreign keys are on; a writer waits up to
         ``busy_timeout`` seconds for another before `DatabaseLocked` is raised.
-        Writing transactions start with ``BEGIN IMMEDIATE``, so two writers queue
+        Read-only units start with a plain ``BEGIN`` and never block writers (WAL);
+        the others start with ``BEGIN IMMEDIATE``, so two writers queue
         instead of failing halfway.
         """
         in_memory = str(path) == ":memory:"
@@ -123,7 +126,8 @@ class SqlDatabase:
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            readonly = connection.info.get(_READONLY, False)
+            connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return cls(engine, **options)
 
@@ -185,11 +189,16 @@ class SqlDatabase:
             )
         raise SchemaMismatch(msg, found=found, expected=CURRENT_VERSION)
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        """A new unit of work; its first use opens a transaction."""
+    def unit_of_work(self, *, readonly: bool = False) -> SqlUnitOfWork:
+        """
+        A new unit of work; its first use opens a transaction.
+
+        A ``readonly`` unit refuses writes; on SQLite it reads without the write
+        lock, on PostgreSQL its transaction is ``READ ONLY``.
+        """
         if not self._checked:
             self.check()
-        return SqlUnitOfWork(self)
+        return SqlUnitOfWork(self, readonly=readonly)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -203,8 +212,9 @@ class SqlUnitOfWork(UnitOfWorkBase):
     .. versionadded:: 0.1
     """
 
-    def __init__(self, database: SqlDatabase) -> None:
+    def __init__(self, database: SqlDatabase, *, readonly: bool = False) -> None:
         self.database = database
+        self.readonly = readonly
         self._connection: Connection | None = None
         self._repositories: dict[type[Entity], SqlRepository[Any]] = {}
 
@@ -214,7 +224,10 @@ class SqlUnitOfWork(UnitOfWorkBase):
             with _translated_errors(self.database.engine):
                 connection = self.database.engine.connect()
                 try:
+                    connection.info[_READONLY] = self.readonly
                     connection.begin()
+                    if self.readonly and connection.dialect.name == "postgresql":
+                        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
                 except BaseException:
                     connection.close()
                     raise
@@ -233,6 +246,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
 
     def record(self, event: Any) -> None:
         """Add a domain event to the outbox, in this transaction."""
+        self.ensure_writable()
         event_type, entity_type, entity_id, at, payload = event_record(
             event, self.database.converter
         )
@@ -271,6 +285,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
 
     def mark_published(self, message_ids: Iterable[int], *, at: datetime) -> None:
         """Mark outbox messages as published."""
+        self.ensure_writable()
         at = aware_utc(at, "at")
         ids = list(message_ids)
         if ids:

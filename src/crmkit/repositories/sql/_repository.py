@@ -365,6 +365,7 @@ class SqlRepository(Generic[_E]):
 
     def add(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new entity; `AlreadyExists` if its id or an external id is taken."""
+        self._unit.ensure_writable()
         self._check_type(entity)
         if self._select_row(entity.id) is not None:
             raise AlreadyExists(self._type, "id", entity.id)
@@ -383,6 +384,7 @@ class SqlRepository(Generic[_E]):
 
     def update(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new version; the stored one must be at ``entity.version - 1``."""
+        self._unit.ensure_writable()
         self._check_type(entity)
         row = self._select_row(entity.id, lock=True)
         if row is None or row.archived_at is not None:
@@ -448,6 +450,7 @@ class SqlRepository(Generic[_E]):
         hard: bool = False,
     ) -> None:
         """Archive the entity (it can be restored), or erase it with ``hard=True``."""
+        self._unit.ensure_writable()
         at = aware_utc(at, "at")
         table = self._table
         if hard:
@@ -475,6 +478,7 @@ class SqlRepository(Generic[_E]):
         self, entity_id: UUID, *, at: datetime, actor: UserId | None = None
     ) -> None:
         """Bring an archived entity back."""
+        self._unit.ensure_writable()
         at = aware_utc(at, "at")
         table = self._table
         result = self._connection.execute(
