@@ -438,23 +438,22 @@ def make_converter(
     return converter
 
 
-def _register_entity(converter: cattrs.Converter, cls: type[Entity]) -> None:
-    """Write an entity's custom values by their type."""
-    unstructure_fields = make_dict_unstructure_fn(
-        cls, converter, custom=override(omit=True)
+def _custom_to_json(custom: Mapping[str, Any]) -> dict[str, Any]:
+    return (
+        {key: _custom_value_to_json(value) for key, value in custom.items()}
+        if custom
+        else {}
     )
 
-    def unstructure(entity: Entity) -> dict[str, Any]:
-        data = unstructure_fields(entity)
-        custom = entity.custom
-        data["custom"] = (
-            {key: _custom_value_to_json(value) for key, value in custom.items()}
-            if custom
-            else {}
-        )
-        return data
 
-    converter.register_unstructure_hook(cls, unstructure)
+def _register_entity(converter: cattrs.Converter, cls: type[Entity]) -> None:
+    """Write an entity's custom values by their type."""
+    converter.register_unstructure_hook(
+        cls,
+        make_dict_unstructure_fn(
+            cls, converter, custom=override(unstruct_hook=_custom_to_json)
+        ),
+    )
 
 
 def _is_checked(cls: Any) -> bool:

@@ -196,6 +196,8 @@ def identifier(*, required: bool = False) -> Any:
 
 
 def _as_tuple(value: Any) -> Any:
+    if value.__class__ is tuple:
+        return value
     if isinstance(value, list | tuple | set | frozenset):
         return tuple(value)
     return value
