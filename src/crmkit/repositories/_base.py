@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -28,8 +28,16 @@ from crmkit.model import (
     diff,
 )
 from crmkit.repositories._ports import FieldHistoryEntry, Repository
+from crmkit.repositories._query import Page
+from crmkit.values import EmailAddress, PhoneNumber
 
-__all__ = ["HistoryPolicy", "RepositoryAttribute", "UnitOfWorkBase", "event_record"]
+__all__ = [
+    "HistoryPolicy",
+    "RepositoryAttribute",
+    "RepositoryBase",
+    "UnitOfWorkBase",
+    "event_record",
+]
 
 _E = TypeVar("_E", bound=Entity)
 
@@ -144,3 +152,67 @@ def event_record(
         aware_utc(at, "event.at"),
         payload,
     )
+
+
+class RepositoryBase(Generic[_E]):
+    """What every adapter's repository does the same way, on top of its own `find`."""
+
+    _cls: type[_E]
+
+    def find(
+        self,
+        *,
+        where: Mapping[str, Any] | None = None,
+        order_by: str | Sequence[str] = "created_at",
+        limit: int = 100,
+        after: str | None = None,
+        include_archived: bool = False,
+    ) -> Page[_E]:
+        """Return one page of entities matching every condition, in order."""
+        raise NotImplementedError
+
+    def _by_point(self, kind: str, value: str) -> list[_E]:
+        """Entities having the contact point ``(kind, value)``, in id order."""
+        raise NotImplementedError
+
+    def batches(
+        self,
+        *,
+        size: int = 1000,
+        where: Mapping[str, Any] | None = None,
+        include_archived: bool = False,
+    ) -> Iterator[list[_E]]:
+        """Go through every matching entity, ``size`` at a time, in id order."""
+        cursor: str | None = None
+        while True:
+            page = self.find(
+                where=where,
+                order_by="id",
+                limit=size,
+                after=cursor,
+                include_archived=include_archived,
+            )
+            if page.items:
+                yield list(page.items)
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def find_by_email(self, email: EmailAddress | str) -> list[_E]:
+        """Entities having that email address (compared normalised)."""
+        address = email if isinstance(email, EmailAddress) else EmailAddress(email)
+        return self._by_point("email", address.normalized)
+
+    def find_by_phone(self, phone: PhoneNumber | str) -> list[_E]:
+        """Entities having that phone number (compared in E.164)."""
+        number = phone if isinstance(phone, PhoneNumber) else PhoneNumber(phone)
+        return self._by_point("phone", number.e164)
+
+    def _check_type(self, entity: Entity) -> None:
+        if type(entity) is not self._cls:
+            raise ValidationError.single(
+                "entity",
+                type(entity).__name__,
+                "storage.type",
+                f"this repository stores {self._cls.__name__}",
+            )

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self, TypeVar
 from uuid import UUID
 
 import attrs
@@ -44,7 +44,12 @@ from crmkit.model import (
     EntityUpdated,
     diff,
 )
-from crmkit.repositories._base import HistoryPolicy, UnitOfWorkBase, event_record
+from crmkit.repositories._base import (
+    HistoryPolicy,
+    RepositoryBase,
+    UnitOfWorkBase,
+    event_record,
+)
 from crmkit.repositories._catalog import CATALOG, EntityCatalog
 from crmkit.repositories._ports import FieldHistoryEntry, OutboxMessage, Repository
 from crmkit.repositories._query import (
@@ -56,7 +61,6 @@ from crmkit.repositories._query import (
     limit_error,
 )
 from crmkit.serialization import make_converter
-from crmkit.values import EmailAddress, PhoneNumber
 
 __all__ = ["MemoryDatabase", "MemoryUnitOfWork"]
 
@@ -244,7 +248,7 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         self.rollback()
 
 
-class MemoryRepository(Generic[_E]):
+class MemoryRepository(RepositoryBase[_E]):
     """Stored entities of one type, as seen from one `MemoryUnitOfWork`."""
 
     def __init__(self, unit: MemoryUnitOfWork, cls: type[_E]) -> None:
@@ -339,29 +343,6 @@ class MemoryRepository(Generic[_E]):
         )
         return sum(1 for _ in self._matching(query))
 
-    def batches(
-        self,
-        *,
-        size: int = 1000,
-        where: Mapping[str, Any] | None = None,
-        include_archived: bool = False,
-    ) -> Iterator[list[_E]]:
-        """Go through every matching entity, ``size`` at a time, in id order."""
-        cursor: str | None = None
-        while True:
-            page = self.find(
-                where=where,
-                order_by="id",
-                limit=size,
-                after=cursor,
-                include_archived=include_archived,
-            )
-            if page.items:
-                yield list(page.items)
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
-
     def _by_point(self, kind: str, value: str) -> list[_E]:
         stored = self._db._points.get((self._cls, kind, value), set())  # noqa: SLF001
         candidates = {i: self._row(i) for i in stored}
@@ -376,16 +357,6 @@ class MemoryRepository(Generic[_E]):
             and (kind, value) in set(self._catalog.contact_points(row.entity))
         ]
         return sorted(found, key=lambda e: e.id)  # type: ignore[arg-type]
-
-    def find_by_email(self, email: EmailAddress | str) -> list[_E]:
-        """Entities having that email address (compared normalised)."""
-        address = email if isinstance(email, EmailAddress) else EmailAddress(email)
-        return self._by_point("email", address.normalized)
-
-    def find_by_phone(self, phone: PhoneNumber | str) -> list[_E]:
-        """Entities having that phone number (compared in E.164)."""
-        number = phone if isinstance(phone, PhoneNumber) else PhoneNumber(phone)
-        return self._by_point("phone", number.e164)
 
     def find_by_external_id(self, system: str, value: str) -> _E | None:
         """The entity known as ``value`` in another ``system``, if any."""
@@ -431,15 +402,6 @@ class MemoryRepository(Generic[_E]):
                 raise AlreadyExists(
                     self._cls.entity_type, f"external id {system}", value
                 )
-
-    def _check_type(self, entity: Entity) -> None:
-        if type(entity) is not self._cls:
-            raise ValidationError.single(
-                "entity",
-                type(entity).__name__,
-                "storage.type",
-                f"this repository stores {self._cls.__name__}",
-            )
 
     def add(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new entity; `AlreadyExists` if its id or an external id is taken."""

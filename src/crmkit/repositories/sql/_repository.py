@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import (
@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from crmkit._validation import aware_utc
-from crmkit.errors import AlreadyExists, ConcurrencyError, NotFound, ValidationError
+from crmkit.errors import AlreadyExists, ConcurrencyError, NotFound
 from crmkit.ids import UserId
 from crmkit.model import (
     Entity,
@@ -35,6 +35,7 @@ from crmkit.model import (
     EntityUpdated,
     diff,
 )
+from crmkit.repositories._base import RepositoryBase
 from crmkit.repositories._catalog import CATALOG, EntityCatalog
 from crmkit.repositories._ports import FieldHistoryEntry
 from crmkit.repositories._query import (
@@ -52,7 +53,6 @@ from crmkit.repositories.sql._tables import (
     FIELD_HISTORY,
 )
 from crmkit.serialization import from_dict, to_dict
-from crmkit.values import EmailAddress, PhoneNumber
 
 if TYPE_CHECKING:
     from crmkit.repositories.sql._database import SqlUnitOfWork
@@ -108,7 +108,7 @@ def _after(
     return or_(*alternatives)
 
 
-class SqlRepository(Generic[_E]):
+class SqlRepository(RepositoryBase[_E]):
     """Stored entities of one type, inside one `SqlUnitOfWork`'s transaction."""
 
     def __init__(self, unit: SqlUnitOfWork, cls: type[_E]) -> None:
@@ -224,29 +224,6 @@ class SqlRepository(Generic[_E]):
         )
         return int(self._connection.execute(statement).scalar_one())
 
-    def batches(
-        self,
-        *,
-        size: int = 1000,
-        where: Mapping[str, Any] | None = None,
-        include_archived: bool = False,
-    ) -> Iterator[list[_E]]:
-        """Go through every matching entity, ``size`` at a time, in id order."""
-        cursor: str | None = None
-        while True:
-            page = self.find(
-                where=where,
-                order_by="id",
-                limit=size,
-                after=cursor,
-                include_archived=include_archived,
-            )
-            if page.items:
-                yield list(page.items)
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
-
     def _by_point(self, kind: str, value: str) -> list[_E]:
         points = CONTACT_POINTS.c
         statement = (
@@ -261,16 +238,6 @@ class SqlRepository(Generic[_E]):
             .order_by(self._table.c.id)
         )
         return [self._load(row.data) for row in self._connection.execute(statement)]
-
-    def find_by_email(self, email: EmailAddress | str) -> list[_E]:
-        """Entities having that email address (compared normalised)."""
-        address = email if isinstance(email, EmailAddress) else EmailAddress(email)
-        return self._by_point("email", address.normalized)
-
-    def find_by_phone(self, phone: PhoneNumber | str) -> list[_E]:
-        """Entities having that phone number (compared in E.164)."""
-        number = phone if isinstance(phone, PhoneNumber) else PhoneNumber(phone)
-        return self._by_point("phone", number.e164)
 
     def find_by_external_id(self, system: str, value: str) -> _E | None:
         """The entity known as ``value`` in another ``system``, if any."""
@@ -313,15 +280,6 @@ class SqlRepository(Generic[_E]):
         values = self._catalog.values(entity)
         values["data"] = self._dump(entity)
         return values
-
-    def _check_type(self, entity: Entity) -> None:
-        if type(entity) is not self._cls:
-            raise ValidationError.single(
-                "entity",
-                type(entity).__name__,
-                "storage.type",
-                f"this repository stores {self._cls.__name__}",
-            )
 
     def _check_external_ids(self, entity: Entity) -> None:
         for system, value in self._catalog.external_ids(entity):
