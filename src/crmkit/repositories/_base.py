@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 import cattrs
 
@@ -16,6 +17,11 @@ from crmkit.model import (
     Campaign,
     Deal,
     Entity,
+    EntityArchived,
+    EntityCreated,
+    EntityDeleted,
+    EntityRestored,
+    EntityUpdated,
     Lead,
     Order,
     Organization,
@@ -72,6 +78,10 @@ class UnitOfWorkBase:
 
     def repository(self, cls: type[_E]) -> Repository[_E]:
         """The repository of an entity class."""
+        raise NotImplementedError
+
+    def record(self, event: Any) -> None:
+        """Add a domain event to the outbox, stored when the unit commits."""
         raise NotImplementedError
 
     def ensure_writable(self) -> None:
@@ -158,6 +168,55 @@ class RepositoryBase(Generic[_E]):
     """What every adapter's repository does the same way, on top of its own `find`."""
 
     _cls: type[_E]
+    _unit: UnitOfWorkBase
+
+    def _record_created(self, entity: Entity, actor: UserId | None) -> None:
+        self._unit.record(
+            EntityCreated(
+                entity_type=self._cls.entity_type,
+                entity_id=entity.id,
+                version=entity.version,
+                at=entity.created_at,
+                actor=actor,
+            )
+        )
+
+    def _record_updated(self, old: Entity, new: Entity, actor: UserId | None) -> None:
+        self._unit.record(
+            EntityUpdated(
+                entity_type=self._cls.entity_type,
+                entity_id=new.id,
+                version=new.version,
+                at=new.updated_at,
+                actor=actor,
+                changes=diff(old, new),
+            )
+        )
+
+    def _record_removed(
+        self, entity_id: UUID, *, at: datetime, actor: UserId | None, hard: bool
+    ) -> None:
+        event = EntityDeleted if hard else EntityArchived
+        self._unit.record(
+            event(
+                entity_type=self._cls.entity_type,
+                entity_id=entity_id,
+                at=at,
+                actor=actor,
+            )
+        )
+
+    def _record_restored(
+        self, entity_id: UUID, *, at: datetime, actor: UserId | None
+    ) -> None:
+        self._unit.record(
+            EntityRestored(
+                entity_type=self._cls.entity_type,
+                entity_id=entity_id,
+                at=at,
+                actor=actor,
+            )
+        )
 
     def find(
         self,

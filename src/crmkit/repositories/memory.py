@@ -37,12 +37,6 @@ from crmkit.errors import AlreadyExists, ConcurrencyError, NotFound, ValidationE
 from crmkit.ids import UserId
 from crmkit.model import (
     Entity,
-    EntityArchived,
-    EntityCreated,
-    EntityDeleted,
-    EntityRestored,
-    EntityUpdated,
-    diff,
 )
 from crmkit.repositories._base import (
     HistoryPolicy,
@@ -251,6 +245,8 @@ class MemoryUnitOfWork(UnitOfWorkBase):
 class MemoryRepository(RepositoryBase[_E]):
     """Stored entities of one type, as seen from one `MemoryUnitOfWork`."""
 
+    _unit: MemoryUnitOfWork
+
     def __init__(self, unit: MemoryUnitOfWork, cls: type[_E]) -> None:
         self._unit = unit
         self._db = unit.database
@@ -411,15 +407,7 @@ class MemoryRepository(RepositoryBase[_E]):
             raise AlreadyExists(self._cls.entity_type, "id", entity.id)
         self._check_external_ids(entity)
         self._stage(entity.id, _Row(entity), seen=None)
-        self._unit.record(
-            EntityCreated(
-                entity_type=entity.entity_type,
-                entity_id=entity.id,
-                version=entity.version,
-                at=entity.created_at,
-                actor=actor,
-            )
-        )
+        self._record_created(entity, actor)
 
     def update(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new version; the stored one must be at ``entity.version - 1``."""
@@ -443,16 +431,7 @@ class MemoryRepository(RepositoryBase[_E]):
                 row.entity, entity, actor=actor, plain=plain
             )
         )
-        self._unit.record(
-            EntityUpdated(
-                entity_type=entity.entity_type,
-                entity_id=entity.id,
-                version=entity.version,
-                at=entity.updated_at,
-                actor=actor,
-                changes=diff(row.entity, entity),
-            )
-        )
+        self._record_updated(row.entity, entity, actor)
 
     def delete(
         self,
@@ -468,18 +447,10 @@ class MemoryRepository(RepositoryBase[_E]):
         row = self._row(entity_id)
         if row is None or (row.archived_at is not None and not hard):
             raise NotFound(self._cls.entity_type, entity_id)
-        event_type: Callable[..., Any] = EntityDeleted if hard else EntityArchived
         self._stage(
             entity_id, None if hard else attrs.evolve(row, archived_at=at), seen=row
         )
-        self._unit.record(
-            event_type(
-                entity_type=self._cls.entity_type,
-                entity_id=entity_id,
-                at=at,
-                actor=actor,
-            )
-        )
+        self._record_removed(entity_id, at=at, actor=actor, hard=hard)
 
     def restore(
         self, entity_id: UUID, *, at: datetime, actor: UserId | None = None
@@ -491,14 +462,7 @@ class MemoryRepository(RepositoryBase[_E]):
         if row is None or row.archived_at is None:
             raise NotFound(self._cls.entity_type, entity_id)
         self._stage(entity_id, attrs.evolve(row, archived_at=None), seen=row)
-        self._unit.record(
-            EntityRestored(
-                entity_type=self._cls.entity_type,
-                entity_id=entity_id,
-                at=at,
-                actor=actor,
-            )
-        )
+        self._record_restored(entity_id, at=at, actor=actor)
 
 
 def _holds(value: Any, condition: Condition) -> bool:

@@ -28,12 +28,6 @@ from crmkit.errors import AlreadyExists, ConcurrencyError, NotFound
 from crmkit.ids import UserId
 from crmkit.model import (
     Entity,
-    EntityArchived,
-    EntityCreated,
-    EntityDeleted,
-    EntityRestored,
-    EntityUpdated,
-    diff,
 )
 from crmkit.repositories._base import RepositoryBase
 from crmkit.repositories._catalog import CATALOG, EntityCatalog
@@ -110,6 +104,8 @@ def _after(
 
 class SqlRepository(RepositoryBase[_E]):
     """Stored entities of one type, inside one `SqlUnitOfWork`'s transaction."""
+
+    _unit: SqlUnitOfWork
 
     def __init__(self, unit: SqlUnitOfWork, cls: type[_E]) -> None:
         self._unit = unit
@@ -330,15 +326,7 @@ class SqlRepository(RepositoryBase[_E]):
         self._check_external_ids(entity)
         self._connection.execute(insert(self._table).values(**self._columns(entity)))
         self._write_lookups(entity)
-        self._unit.record(
-            EntityCreated(
-                entity_type=self._type,
-                entity_id=entity.id,
-                version=entity.version,
-                at=entity.created_at,
-                actor=actor,
-            )
-        )
+        self._record_created(entity, actor)
 
     def update(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new version; the stored one must be at ``entity.version - 1``."""
@@ -388,16 +376,7 @@ class SqlRepository(RepositoryBase[_E]):
                     for e in entries
                 ],
             )
-        self._unit.record(
-            EntityUpdated(
-                entity_type=self._type,
-                entity_id=entity.id,
-                version=entity.version,
-                at=entity.updated_at,
-                actor=actor,
-                changes=diff(old, entity),
-            )
-        )
+        self._record_updated(old, entity, actor)
 
     def delete(
         self,
@@ -418,7 +397,6 @@ class SqlRepository(RepositoryBase[_E]):
             if result.rowcount != 1:
                 raise NotFound(self._type, entity_id)
             self._delete_lookups(entity_id)
-            event: Any = EntityDeleted
         else:
             result = self._connection.execute(
                 update(table)
@@ -427,10 +405,7 @@ class SqlRepository(RepositoryBase[_E]):
             )
             if result.rowcount != 1:
                 raise NotFound(self._type, entity_id)
-            event = EntityArchived
-        self._unit.record(
-            event(entity_type=self._type, entity_id=entity_id, at=at, actor=actor)
-        )
+        self._record_removed(entity_id, at=at, actor=actor, hard=hard)
 
     def restore(
         self, entity_id: UUID, *, at: datetime, actor: UserId | None = None
@@ -446,11 +421,7 @@ class SqlRepository(RepositoryBase[_E]):
         )
         if result.rowcount != 1:
             raise NotFound(self._type, entity_id)
-        self._unit.record(
-            EntityRestored(
-                entity_type=self._type, entity_id=entity_id, at=at, actor=actor
-            )
-        )
+        self._record_restored(entity_id, at=at, actor=actor)
 
 
 def _ordering(keys: Sequence[tuple[Any, bool]]) -> list[Any]:
