@@ -84,6 +84,9 @@ class Amount(TypeDecorator[Decimal]):
 
 DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
 
+# 64-bit on PostgreSQL; on SQLite an INTEGER primary key is the 64-bit row id.
+SERIAL_ID = BigInteger().with_variant(Integer(), "sqlite")
+
 CODE_POINT_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
 """Text that compares and sorts by code point, like Python's `str` and SQLite.
 
@@ -157,7 +160,7 @@ EXTERNAL_IDS = Table(
 FIELD_HISTORY = Table(
     "field_history",
     METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", SERIAL_ID, primary_key=True, autoincrement=True),
     Column("entity_type", String(32), nullable=False),
     Column("entity_id", Uuid, nullable=False),
     Column("version", Integer, nullable=False),
@@ -172,7 +175,7 @@ FIELD_HISTORY = Table(
 OUTBOX = Table(
     "outbox",
     METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", SERIAL_ID, primary_key=True, autoincrement=True),
     Column("event_type", Text, nullable=False),
     Column("entity_type", String(32), nullable=True),
     Column("entity_id", Uuid, nullable=True),
