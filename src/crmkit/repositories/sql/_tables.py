@@ -141,11 +141,13 @@ ENTITY_TABLES: Final[dict[type[Entity], Table]] = {
 CONTACT_POINTS = Table(
     "contact_point",
     METADATA,
-    Column("entity_type", String(32), primary_key=True),
-    Column("entity_id", Uuid, primary_key=True),
+    # The key leads with (kind, value), so that lookups by email or phone use it:
+    # a key leading with entity_type made SQLite scan every contact point.
     Column("kind", String(16), primary_key=True),
     Column("value", Text, primary_key=True),
-    Index("contact_point_lookup", "entity_type", "kind", "value"),
+    Column("entity_type", String(32), primary_key=True),
+    Column("entity_id", Uuid, primary_key=True),
+    Index("contact_point_owner", "entity_type", "entity_id"),
 )
 
 EXTERNAL_IDS = Table(
