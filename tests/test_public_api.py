@@ -12,6 +12,7 @@ import pytest
 PUBLIC_MODULES = [
     "crmkit",
     "crmkit.clock",
+    "crmkit.conditions",
     "crmkit.errors",
     "crmkit.ids",
     "crmkit.io",

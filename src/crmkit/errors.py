@@ -8,6 +8,7 @@ The exceptions crmkit raises, all rooted at `CrmError`.
      │    ├── CurrencyMismatch             arithmetic across currencies
      │    └── ImportRejected               an input file refused as a whole
      ├── InvalidDefinition (ValueError)   a schema or rule set that cannot work
+     │    └── DefinitionSyntaxError        a text definition refused at a line, column
      ├── NotFound (LookupError)           no entity with that id
      ├── AlreadyExists                    an id or external id already taken
      ├── ConcurrencyError                 an update made from a stale version
@@ -33,6 +34,7 @@ __all__ = [
     "CrmError",
     "CurrencyMismatch",
     "DatabaseLocked",
+    "DefinitionSyntaxError",
     "FieldError",
     "ImportRejected",
     "InvalidDefinition",
@@ -195,6 +197,103 @@ class InvalidDefinition(CrmError, ValueError):  # noqa: N818 - python-statemachi
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}" if path else reason)
+
+
+class DefinitionSyntaxError(InvalidDefinition):
+    """
+    A text definition (a condition, a rules file) refused at a line and column.
+
+    Attributes:
+        text: The text that was refused (the condition, or the file's line).
+        line: The 1-based line of the problem in `source` (or in `text`).
+        column: The 1-based column of the problem.
+        expected: What would have been accepted there, in words.
+        found: What was found instead.
+        source: The file the text came from, when known.
+        where: Where in the definition the text sits, such as ``"rules[1].when"``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        line: int,
+        column: int,
+        expected: str,
+        found: str,
+        source: str | None = None,
+        where: str = "",
+    ) -> None:
+        self.text = text
+        self.line = line
+        self.column = column
+        self.expected = expected
+        self.found = found
+        self.source = source
+        self.where = where
+        place = f"line {line}, column {column}"
+        if source:
+            place = f"{source}, {place}"
+        if where:
+            place = f"{place} ({where})"
+        super().__init__(place, f"expected {expected}, found {found}")
+
+    def relocated(
+        self, *, source: str | None, line: int, column: int, where: str
+    ) -> DefinitionSyntaxError:
+        """
+        The same error placed in a file: ``line``/``column`` are where `text` starts.
+
+        A problem on the text's first line is shifted by ``column``; later lines
+        keep their own columns.
+        """
+        return DefinitionSyntaxError(
+            self.text,
+            line=line + self.line - 1,
+            column=self.column + (column - 1 if self.line == 1 else 0),
+            expected=self.expected,
+            found=self.found,
+            source=source,
+            where=where,
+        )
+
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., DefinitionSyntaxError], tuple[object, ...]]:
+        return (
+            _restore_syntax,
+            (
+                self.text,
+                self.line,
+                self.column,
+                self.expected,
+                self.found,
+                self.source,
+                self.where,
+            ),
+        )
+
+
+def _restore_syntax(  # noqa: PLR0917 - mirrors __reduce__
+    text: str,
+    line: int,
+    column: int,
+    expected: str,
+    found: str,
+    source: str | None,
+    where: str,
+) -> DefinitionSyntaxError:
+    return DefinitionSyntaxError(
+        text,
+        line=line,
+        column=column,
+        expected=expected,
+        found=found,
+        source=source,
+        where=where,
+    )
 
 
 class NotFound(CrmError, LookupError):  # noqa: N818 - reads as "raise NotFound"

@@ -1,0 +1,187 @@
+"""The tokenizer of the condition text form: hand-written, one pass, with positions."""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Final
+
+import attrs
+
+from crmkit.errors import DefinitionSyntaxError
+
+__all__ = ["Kind", "Token", "position", "tokenize"]
+
+
+class Kind(enum.Enum):
+    """What a token is."""
+
+    NAME = "a name"
+    STRING = "a string"
+    NUMBER = "a number"
+    DATE = "a date"
+    DATETIME = "a date and time"
+    DURATION = "a duration"
+    OP = "an operator"
+    LPAREN = "'('"
+    RPAREN = "')'"
+    COMMA = "','"
+    MINUS = "'-'"
+    PLUS = "'+'"
+    END = "the end of the condition"
+
+
+@attrs.frozen
+class Token:
+    """One token: its kind, its text, its value and where it starts."""
+
+    kind: Kind
+    text: str
+    offset: int
+    value: object = None
+
+
+_DATETIME: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?"
+)
+_NUMBER: Final = re.compile(r"\d+(?:\.\d+)?")
+_DURATION: Final = re.compile(r"(\d+)([wdhm])(?![A-Za-z0-9_])")
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_OPERATORS: Final = ("==", "!=", ">=", "<=", "=", ">", "<")
+_PUNCTUATION: Final = {
+    "(": Kind.LPAREN,
+    ")": Kind.RPAREN,
+    ",": Kind.COMMA,
+    "-": Kind.MINUS,
+    "+": Kind.PLUS,
+}
+_ESCAPES: Final = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of ``offset`` in ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _error(text: str, offset: int, expected: str, found: str) -> DefinitionSyntaxError:
+    line, column = position(text, offset)
+    return DefinitionSyntaxError(
+        text, line=line, column=column, expected=expected, found=found
+    )
+
+
+def _string(text: str, start: int) -> tuple[str, int]:
+    quote = text[start]
+    chars: list[str] = []
+    index = start + 1
+    while index < len(text):
+        char = text[index]
+        if char == quote:
+            return "".join(chars), index + 1
+        if char == "\\":
+            escaped = text[index + 1 : index + 2]
+            if escaped not in _ESCAPES:
+                raise _error(
+                    text,
+                    index,
+                    'an escape such as \\" \\\\ \\n or \\t',
+                    repr(text[index : index + 2]),
+                )
+            chars.append(_ESCAPES[escaped])
+            index += 2
+        elif char == "\n":
+            break
+        else:
+            chars.append(char)
+            index += 1
+    raise _error(text, start, f"a closing {quote} on the same line", "an open string")
+
+
+def _moment(text: str, match: re.Match[str]) -> Token:
+    literal = match.group()
+    try:
+        if "T" not in literal:
+            return Token(Kind.DATE, literal, match.start(), date.fromisoformat(literal))
+        moment = datetime.fromisoformat(literal)
+    except ValueError:
+        raise _error(
+            text, match.start(), "a valid date such as 2026-01-31", repr(literal)
+        ) from None
+    if moment.utcoffset() is None:
+        raise _error(
+            text,
+            match.start(),
+            "a time with an offset such as 2026-01-31T09:00Z",
+            f"the naive time {literal!r}",
+        )
+    return Token(Kind.DATETIME, literal, match.start(), moment)
+
+
+def tokenize(text: str) -> list[Token]:  # noqa: C901 - one branch per token kind
+    """
+    Split a condition's text into tokens, ending with an END token.
+
+    Raises:
+        DefinitionSyntaxError: A character that starts no token, an unclosed
+            string, a bad escape or a bad date, with its line and column.
+    """
+    tokens: list[Token] = []
+    index = 0
+    length = len(text)
+    while index < length:
+        char = text[index]
+        if char in " \t\r\n":
+            index += 1
+            continue
+        if char in "\"'":
+            value, end = _string(text, index)
+            tokens.append(Token(Kind.STRING, text[index:end], index, value))
+            index = end
+            continue
+        if char.isdigit():
+            moment = _DATETIME.match(text, index)
+            duration = _DURATION.match(text, index)
+            if moment and "-" in moment.group():
+                tokens.append(_moment(text, moment))
+                index = moment.end()
+            elif duration:
+                tokens.append(
+                    Token(Kind.DURATION, duration.group(), index, duration.groups())
+                )
+                index = duration.end()
+            else:
+                number = _NUMBER.match(text, index)
+                assert number is not None  # noqa: S101 - a digit always matches
+                literal = number.group()
+                parsed = Decimal(literal) if "." in literal else int(literal)
+                tokens.append(Token(Kind.NUMBER, literal, index, parsed))
+                index = number.end()
+            if index < length and (text[index].isalnum() or text[index] == "_"):
+                raise _error(
+                    text,
+                    index,
+                    "a space or an operator after a number",
+                    repr(text[index]),
+                )
+            continue
+        name = _NAME.match(text, index)
+        if name:
+            tokens.append(Token(Kind.NAME, name.group(), index, name.group()))
+            index = name.end()
+            continue
+        operator = next((op for op in _OPERATORS if text.startswith(op, index)), None)
+        if operator:
+            tokens.append(Token(Kind.OP, operator, index, operator))
+            index += len(operator)
+            continue
+        if char in _PUNCTUATION:
+            tokens.append(Token(_PUNCTUATION[char], char, index))
+            index += 1
+            continue
+        raise _error(text, index, "a field, a value or an operator", repr(char))
+    tokens.append(Token(Kind.END, "", length))
+    return tokens
