@@ -6,9 +6,7 @@ import enum
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final
-
-import attrs
+from typing import Final, NamedTuple
 
 from crmkit.errors import DefinitionSyntaxError
 
@@ -33,9 +31,8 @@ class Kind(enum.Enum):
     END = "the end of the condition"
 
 
-@attrs.frozen
-class Token:
-    """One token: its kind, its text, its value and where it starts."""
+class Token(NamedTuple):
+    """One token: its kind, its text, where it starts and its value."""
 
     kind: Kind
     text: str
@@ -43,13 +40,20 @@ class Token:
     value: object = None
 
 
-_DATETIME: Final = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?"
+_TOKEN: Final = re.compile(
+    r"""
+      (?P<space>\s+)
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+    | (?P<op>==|!=|>=|<=|=|>|<)
+    | (?P<punct>[(),+-])
+    | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+    | (?P<moment>\d{4}-\d{2}-\d{2}
+        (?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?)
+    | (?P<duration>\d+[wdhm](?![A-Za-z0-9_]))
+    | (?P<number>\d+(?:\.\d+)?)
+    """,
+    re.VERBOSE,
 )
-_NUMBER: Final = re.compile(r"\d+(?:\.\d+)?")
-_DURATION: Final = re.compile(r"(\d+)([wdhm])(?![A-Za-z0-9_])")
-_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-_OPERATORS: Final = ("==", "!=", ">=", "<=", "=", ">", "<")
 _PUNCTUATION: Final = {
     "(": Kind.LPAREN,
     ")": Kind.RPAREN,
@@ -121,6 +125,17 @@ def _moment(text: str, match: re.Match[str]) -> Token:
     return Token(Kind.DATETIME, literal, match.start(), moment)
 
 
+def _number(text: str, match: re.Match[str]) -> Token:
+    literal = match.group()
+    end = match.end()
+    if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        raise _error(
+            text, end, "a space or an operator after a number", repr(text[end])
+        )
+    parsed = Decimal(literal) if "." in literal else int(literal)
+    return Token(Kind.NUMBER, literal, match.start(), parsed)
+
+
 def tokenize(text: str) -> list[Token]:  # noqa: C901 - one branch per token kind
     """
     Split a condition's text into tokens, ending with an END token.
@@ -133,55 +148,36 @@ def tokenize(text: str) -> list[Token]:  # noqa: C901 - one branch per token kin
     index = 0
     length = len(text)
     while index < length:
-        char = text[index]
-        if char in " \t\r\n":
-            index += 1
-            continue
-        if char in "\"'":
-            value, end = _string(text, index)
-            tokens.append(Token(Kind.STRING, text[index:end], index, value))
-            index = end
-            continue
-        if char.isdigit():
-            moment = _DATETIME.match(text, index)
-            duration = _DURATION.match(text, index)
-            if moment and "-" in moment.group():
-                tokens.append(_moment(text, moment))
-                index = moment.end()
-            elif duration:
-                tokens.append(
-                    Token(Kind.DURATION, duration.group(), index, duration.groups())
-                )
-                index = duration.end()
-            else:
-                number = _NUMBER.match(text, index)
-                assert number is not None  # noqa: S101 - a digit always matches
-                literal = number.group()
-                parsed = Decimal(literal) if "." in literal else int(literal)
-                tokens.append(Token(Kind.NUMBER, literal, index, parsed))
-                index = number.end()
-            if index < length and (text[index].isalnum() or text[index] == "_"):
-                raise _error(
-                    text,
-                    index,
-                    "a space or an operator after a number",
-                    repr(text[index]),
-                )
-            continue
-        name = _NAME.match(text, index)
-        if name:
-            tokens.append(Token(Kind.NAME, name.group(), index, name.group()))
-            index = name.end()
-            continue
-        operator = next((op for op in _OPERATORS if text.startswith(op, index)), None)
-        if operator:
-            tokens.append(Token(Kind.OP, operator, index, operator))
-            index += len(operator)
-            continue
-        if char in _PUNCTUATION:
-            tokens.append(Token(_PUNCTUATION[char], char, index))
-            index += 1
-            continue
-        raise _error(text, index, "a field, a value or an operator", repr(char))
+        match = _TOKEN.match(text, index)
+        if match is None:
+            if text[index] in "\"'":
+                _string(text, index)  # raises the precise error
+            raise _error(
+                text, index, "a field, a value or an operator", repr(text[index])
+            )
+        kind = match.lastgroup
+        literal = match.group()
+        if kind == "space":
+            pass
+        elif kind == "name":
+            tokens.append(Token(Kind.NAME, literal, index, literal))
+        elif kind == "op":
+            tokens.append(Token(Kind.OP, literal, index, literal))
+        elif kind == "punct":
+            tokens.append(Token(_PUNCTUATION[literal], literal, index))
+        elif kind == "string":
+            value = literal[1:-1]
+            if "\\" in value:
+                value, _ = _string(text, index)
+            tokens.append(Token(Kind.STRING, literal, index, value))
+        elif kind == "number":
+            tokens.append(_number(text, match))
+        elif kind == "moment":
+            tokens.append(_moment(text, match))
+        elif kind == "duration":
+            tokens.append(
+                Token(Kind.DURATION, literal, index, (literal[:-1], literal[-1]))
+            )
+        index = match.end()
     tokens.append(Token(Kind.END, "", length))
     return tokens
