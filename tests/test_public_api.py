@@ -17,6 +17,7 @@ PUBLIC_MODULES = [
     "crmkit.ids",
     "crmkit.io",
     "crmkit.model",
+    "crmkit.routing",
     "crmkit.serialization",
     "crmkit.testing",
     "crmkit.testing.contract",

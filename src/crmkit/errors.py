@@ -207,8 +207,9 @@ class DefinitionSyntaxError(InvalidDefinition):
         text: The text that was refused (the condition, or the file's line).
         line: The 1-based line of the problem in `source` (or in `text`).
         column: The 1-based column of the problem.
-        expected: What would have been accepted there, in words.
-        found: What was found instead.
+        expected: What would have been accepted there, in words (empty when
+            `found` says it all).
+        found: What was found instead, or what is wrong there.
         source: The file the text came from, when known.
         where: Where in the definition the text sits, such as ``"rules[1].when"``.
 
@@ -238,7 +239,8 @@ class DefinitionSyntaxError(InvalidDefinition):
             place = f"{source}, {place}"
         if where:
             place = f"{place} ({where})"
-        super().__init__(place, f"expected {expected}, found {found}")
+        reason = f"expected {expected}, found {found}" if expected else found
+        super().__init__(place, reason)
 
     def relocated(
         self, *, source: str | None, line: int, column: int, where: str

@@ -1,0 +1,129 @@
+"""What routing reads and keeps between runs: round-robin cursors, workloads, owners."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+import attrs
+from immutabledict import immutabledict
+
+__all__ = [
+    "AccountDirectory",
+    "AccountOwners",
+    "CursorStore",
+    "MemoryCursorStore",
+    "Workload",
+]
+
+
+@runtime_checkable
+class CursorStore(Protocol):
+    """
+    Where round-robin cursors live, so turns stay fair across restarts and workers.
+
+    `take` is atomic: two workers taking a turn at once get different turns.
+
+    .. versionadded:: 0.1
+    """
+
+    def take(self, key: str) -> int:
+        """Reserve the next turn of ``key`` and return it (0, 1, 2, ...)."""
+        ...
+
+    def position(self, key: str) -> int:
+        """The next turn `take` would return, without taking it."""
+        ...
+
+
+class MemoryCursorStore:
+    """
+    Cursors in a dict: for tests, dry runs and single-process use.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, positions: Mapping[str, int] | None = None) -> None:
+        self._positions: dict[str, int] = dict(positions or {})
+
+    def take(self, key: str) -> int:
+        """Reserve the next turn of ``key`` and return it."""
+        turn = self._positions.get(key, 0)
+        self._positions[key] = turn + 1
+        return turn
+
+    def position(self, key: str) -> int:
+        """The next turn of ``key``."""
+        return self._positions.get(key, 0)
+
+    def snapshot(self) -> dict[str, int]:
+        """Every cursor's next turn."""
+        return dict(self._positions)
+
+
+def _counts(values: Mapping[str, int]) -> immutabledict[str, int]:
+    return immutabledict(values)
+
+
+@attrs.frozen(kw_only=True)
+class Workload:
+    """
+    How loaded each member is before a routing run (all zero by default).
+
+    Attributes:
+        open_leads: Open leads per member, for least-loaded teams.
+        assigned_today: Leads assigned today per member, for daily quotas.
+        assigned_this_month: Leads assigned this month, for monthly quotas and
+            capacity mode.
+
+    .. versionadded:: 0.1
+    """
+
+    open_leads: immutabledict[str, int] = attrs.field(
+        factory=immutabledict, converter=_counts
+    )
+    assigned_today: immutabledict[str, int] = attrs.field(
+        factory=immutabledict, converter=_counts
+    )
+    assigned_this_month: immutabledict[str, int] = attrs.field(
+        factory=immutabledict, converter=_counts
+    )
+
+
+@runtime_checkable
+class AccountOwners(Protocol):
+    """
+    Who owns a lead's company, if anyone (the dedup matcher will implement it).
+
+    .. versionadded:: 0.1
+    """
+
+    def owner_of(self, record: Mapping[str, object]) -> str | None:
+        """The owner of the lead's account, or `None`."""
+        ...
+
+
+def _company_key(name: object) -> str:
+    return re.sub(r"\s+", " ", str(name)).strip().casefold()
+
+
+class AccountDirectory:
+    """
+    Account owners by company name, compared without case or extra spaces.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self, owners: Mapping[str, str], *, field: str = "company_name"
+    ) -> None:
+        self.field = field
+        self._owners = {_company_key(name): owner for name, owner in owners.items()}
+
+    def owner_of(self, record: Mapping[str, object]) -> str | None:
+        """The owner of the company named in the record's `field`."""
+        name = record.get(self.field)
+        if not isinstance(name, str) or not name.strip():
+            return None
+        return self._owners.get(_company_key(name))
