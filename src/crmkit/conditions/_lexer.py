@@ -42,8 +42,8 @@ class Token(NamedTuple):
 
 _TOKEN: Final = re.compile(
     r"""
-      (?P<space>\s+)
-    | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+    \s*(?:
+      (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
     | (?P<op>==|!=|>=|<=|=|>|<)
     | (?P<punct>[(),+-])
     | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
@@ -51,7 +51,7 @@ _TOKEN: Final = re.compile(
         (?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?)
     | (?P<duration>\d+[wdhm](?![A-Za-z0-9_]))
     | (?P<number>\d+(?:\.\d+)?)
-    """,
+    )""",
     re.VERBOSE,
 )
 _PUNCTUATION: Final = {
@@ -105,35 +105,33 @@ def _string(text: str, start: int) -> tuple[str, int]:
     raise _error(text, start, f"a closing {quote} on the same line", "an open string")
 
 
-def _moment(text: str, match: re.Match[str]) -> Token:
-    literal = match.group()
+def _moment(text: str, literal: str, start: int) -> Token:
     try:
         if "T" not in literal:
-            return Token(Kind.DATE, literal, match.start(), date.fromisoformat(literal))
+            return Token(Kind.DATE, literal, start, date.fromisoformat(literal))
         moment = datetime.fromisoformat(literal)
     except ValueError:
         raise _error(
-            text, match.start(), "a valid date such as 2026-01-31", repr(literal)
+            text, start, "a valid date such as 2026-01-31", repr(literal)
         ) from None
     if moment.utcoffset() is None:
         raise _error(
             text,
-            match.start(),
+            start,
             "a time with an offset such as 2026-01-31T09:00Z",
             f"the naive time {literal!r}",
         )
-    return Token(Kind.DATETIME, literal, match.start(), moment)
+    return Token(Kind.DATETIME, literal, start, moment)
 
 
-def _number(text: str, match: re.Match[str]) -> Token:
-    literal = match.group()
-    end = match.end()
+def _number(text: str, literal: str, start: int) -> Token:
+    end = start + len(literal)
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):
         raise _error(
             text, end, "a space or an operator after a number", repr(text[end])
         )
     parsed = Decimal(literal) if "." in literal else int(literal)
-    return Token(Kind.NUMBER, literal, match.start(), parsed)
+    return Token(Kind.NUMBER, literal, start, parsed)
 
 
 def tokenize(text: str) -> list[Token]:  # noqa: C901 - one branch per token kind
@@ -145,39 +143,39 @@ def tokenize(text: str) -> list[Token]:  # noqa: C901 - one branch per token kin
             string, a bad escape or a bad date, with its line and column.
     """
     tokens: list[Token] = []
+    append = tokens.append
     index = 0
-    length = len(text)
+    length = len(text.rstrip())
+    match_at = _TOKEN.match
     while index < length:
-        match = _TOKEN.match(text, index)
+        match = match_at(text, index)
         if match is None:
+            index += len(text[index:]) - len(text[index:].lstrip())
             if text[index] in "\"'":
                 _string(text, index)  # raises the precise error
             raise _error(
                 text, index, "a field, a value or an operator", repr(text[index])
             )
         kind = match.lastgroup
-        literal = match.group()
-        if kind == "space":
-            pass
-        elif kind == "name":
-            tokens.append(Token(Kind.NAME, literal, index, literal))
+        literal = match.group(kind)  # type: ignore[arg-type]
+        start = match.start(kind)  # type: ignore[arg-type]
+        if kind == "name":
+            append(Token(Kind.NAME, literal, start, literal))
         elif kind == "op":
-            tokens.append(Token(Kind.OP, literal, index, literal))
+            append(Token(Kind.OP, literal, start, literal))
         elif kind == "punct":
-            tokens.append(Token(_PUNCTUATION[literal], literal, index))
+            append(Token(_PUNCTUATION[literal], literal, start))
+        elif kind == "number":
+            append(_number(text, literal, start))
         elif kind == "string":
             value = literal[1:-1]
             if "\\" in value:
-                value, _ = _string(text, index)
-            tokens.append(Token(Kind.STRING, literal, index, value))
-        elif kind == "number":
-            tokens.append(_number(text, match))
+                value, _ = _string(text, start)
+            append(Token(Kind.STRING, literal, start, value))
         elif kind == "moment":
-            tokens.append(_moment(text, match))
-        elif kind == "duration":
-            tokens.append(
-                Token(Kind.DURATION, literal, index, (literal[:-1], literal[-1]))
-            )
+            append(_moment(text, literal, start))
+        else:
+            append(Token(Kind.DURATION, literal, start, (literal[:-1], literal[-1])))
         index = match.end()
-    tokens.append(Token(Kind.END, "", length))
+    tokens.append(Token(Kind.END, "", len(text)))
     return tokens

@@ -1,87 +1,126 @@
 """
-An index of rules by the field most of them test for equality.
+An index of rules by the fields they test for equality.
 
-Five hundred rules that each test ``country == "..."`` (or ``country in (...)``)
-need not all be tried for every lead: the index maps each country to the rules
-that can match it, in order, merged with the rules that do not test the country.
-A lead then tries a handful of rules instead of hundreds.
+Five hundred rules that each test ``country == "..."`` (or ``industry in
+(...)``) need not all be tried for every lead. Each rule is filed under one field
+it requires a value of (the field most rules test, when it has several); a lead's
+values of the indexed fields pick the rules that can match it, merged in rule
+order with the rules that require no value. A lead then tries a handful of rules
+instead of hundreds.
+
+A rule reached through its field's bucket already passed that test (a dict
+lookup is an equality test), so it is compiled without it: its *residual*.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, Final
 
 from crmkit.conditions import All, Compare, Condition, Op, Relative
 
 __all__ = ["RuleIndex"]
 
+_CACHE_LIMIT: Final = 100_000
 
-def _keys(condition: Condition, field: str) -> frozenset[Hashable] | None:
-    """The values of ``field`` the condition requires, or `None` if it needs none."""
-    tests = condition.conditions if isinstance(condition, All) else (condition,)
-    for test in tests:
-        if not isinstance(test, Compare) or test.path != field:
-            continue
-        if test.op is Op.EQ and not isinstance(test.value, Relative):
-            return frozenset({test.value})
-        if test.op is Op.IN and not any(isinstance(v, Relative) for v in test.value):  # type: ignore[union-attr]
-            return frozenset(test.value)  # type: ignore[arg-type]
+
+def _tests(condition: Condition) -> tuple[Condition, ...]:
+    return condition.conditions if isinstance(condition, All) else (condition,)
+
+
+def _equality(test: Condition) -> tuple[str, frozenset[Hashable]] | None:
+    """The field and the values an equality or ``in`` test requires."""
+    if not isinstance(test, Compare) or "." in test.path:
+        return None
+    values = test.value if isinstance(test.value, tuple) else (test.value,)
+    if any(isinstance(value, Relative) for value in values):
+        return None
+    if test.op is Op.EQ or test.op is Op.IN:
+        return test.path, frozenset(values)
     return None
 
 
-def _candidate_field(conditions: Sequence[Condition]) -> str | None:
-    counts: Counter[str] = Counter()
-    for condition in conditions:
-        tests = condition.conditions if isinstance(condition, All) else (condition,)
-        fields = {
-            test.path
-            for test in tests
-            if isinstance(test, Compare)
-            and test.op in {Op.EQ, Op.IN}
-            and "." not in test.path
-        }
-        counts.update(fields)
-    if not counts:
-        return None
-    field, _ = counts.most_common(1)[0]
-    return field
+def _residual(condition: Condition, keyed: Condition) -> Condition:
+    rest = tuple(test for test in _tests(condition) if test is not keyed)
+    return rest[0] if len(rest) == 1 else All(rest)
 
 
 class RuleIndex:
     """
-    Which rules may match a record, in rule order, found with one dict lookup.
+    Which rules may match a record, in rule order, found with dict lookups.
 
     Attributes:
-        field: The indexed field (`None` when no rule tests one for equality).
+        fields: The indexed fields, most used first.
+        residuals: Each rule's condition without the test its bucket settles
+            (the whole condition for rules not indexed).
     """
 
     def __init__(self, conditions: Sequence[Condition]) -> None:
-        self.field = _candidate_field(conditions)
-        everyone = tuple(range(len(conditions)))
-        if self.field is None:
-            self._table: dict[Hashable, tuple[int, ...]] = {}
-            self._others = everyone
-            return
-        keyed: dict[Hashable, list[int]] = {}
-        others: list[int] = []
-        for index, condition in enumerate(conditions):
-            keys = _keys(condition, self.field)
-            if keys is None:
-                others.append(index)
-                continue
-            for key in keys:
-                keyed.setdefault(key, []).append(index)
-        self._others = tuple(others)
-        self._table = {
-            key: tuple(sorted({*indexes, *others})) for key, indexes in keyed.items()
+        usage: Counter[str] = Counter()
+        for condition in conditions:
+            usage.update(
+                {found[0] for found in map(_equality, _tests(condition)) if found}
+            )
+        rank = {
+            field: position for position, (field, _) in enumerate(usage.most_common())
         }
+        tables: dict[str, dict[Hashable, list[int]]] = {}
+        others: list[int] = []
+        residuals: list[Condition] = []
+        for index, condition in enumerate(conditions):
+            candidates = [
+                (rank[found[0]], test, found)
+                for test in _tests(condition)
+                if (found := _equality(test))
+            ]
+            if not candidates:
+                others.append(index)
+                residuals.append(condition)
+                continue
+            _, test, (field, values) = min(candidates, key=lambda item: item[0])
+            table = tables.setdefault(field, {})
+            for value in values:
+                table.setdefault(value, []).append(index)
+            residuals.append(_residual(condition, test))
+        self.fields = tuple(sorted(tables, key=rank.__getitem__))
+        self.residuals = tuple(residuals)
+        self._tables = [tables[field] for field in self.fields]
+        self._others = tuple(others)
+        self._cache: dict[Any, tuple[int, ...]] = {}
+        if len(self.fields) == 1:
+            table = self._tables[0]
+            self._single = {
+                key: tuple(sorted({*indexes, *others}))
+                for key, indexes in table.items()
+            }
 
     def candidates(self, record: Mapping[str, object]) -> tuple[int, ...]:
         """The rules that may match ``record``, in order."""
-        if self.field is None:
+        fields = self.fields
+        if len(fields) == 1:
+            try:
+                return self._single.get(record.get(fields[0]), self._others)
+            except TypeError:  # an unhashable value equals no literal
+                return self._others
+        if not fields:
             return self._others
+        key = tuple(map(record.get, fields))
         try:
-            return self._table.get(record.get(self.field), self._others)
-        except TypeError:  # an unhashable value matches no equality test
-            return self._others
+            return self._cache[key]
+        except KeyError:
+            found = self._merge(key)
+            if len(self._cache) < _CACHE_LIMIT:
+                self._cache[key] = found
+            return found
+        except TypeError:
+            return self._merge(key)
+
+    def _merge(self, key: tuple[object, ...]) -> tuple[int, ...]:
+        found = set(self._others)
+        for table, value in zip(self._tables, key, strict=True):
+            try:
+                found.update(table.get(value, ()))
+            except TypeError:
+                continue
+        return tuple(sorted(found))

@@ -199,8 +199,10 @@ class Router:
         self.cursors: CursorStore = (
             cursors if cursors is not None else MemoryCursorStore()
         )
-        self._compiled = compile_many([rule.when for rule in rules.rules])
         self._index = RuleIndex([rule.when for rule in rules.rules])
+        # Rules are reached only through the index, so each is compiled without
+        # the test its bucket already settled.
+        self._compiled = compile_many(self._index.residuals)
         if accounts is None and rules.accounts:
             accounts = AccountDirectory(rules.accounts)
         self._accounts = accounts
@@ -342,17 +344,19 @@ class Router:
         for index, matched in tries:
             rule = self.rules.rules[index]
             note = f"{matched}: {self._why(index, lead, now)}" if explain else matched
-            decision = self._try_rule(rule, lead, lead_id, current, now)
+            story = self._story(lead, now, reasons, upto=index) if explain else reasons
+            decision = self._try_rule(
+                rule,
+                lead,
+                lead_id,
+                current,
+                now,
+                prefix=(*story, Reason(rule.name, note)),
+            )
             if isinstance(decision, Assignment):
-                story = (
-                    self._story(lead, now, reasons, upto=index) if explain else reasons
-                )
-                return attrs.evolve(
-                    decision,
-                    reasons=(*story, Reason(rule.name, note), *decision.reasons),
-                )
+                return decision
             reasons.extend([Reason(rule.name, note), decision])
-        return self._fall_back(lead, lead_id, now, self._story(lead, now, reasons))
+        return self._fall_back(lead, lead_id, now, reasons, explain=explain)
 
     def _why(self, index: int, lead: Record, now: datetime) -> str:
         return explain(self.rules.rules[index].when, lead, now=now).summary()
@@ -387,6 +391,8 @@ class Router:
         lead_id: str | None,
         current: str | None,
         now: datetime,
+        *,
+        prefix: tuple[Reason, ...],
     ) -> Assignment | Reason:
         if rule.keep_current_owner and current:
             return Assignment(
@@ -395,7 +401,10 @@ class Router:
                 team=None,
                 rule=rule.name,
                 strategy="keep_current_owner",
-                reasons=(Reason(rule.name, f"kept the current owner, {current}"),),
+                reasons=(
+                    *prefix,
+                    Reason(rule.name, f"kept the current owner, {current}"),
+                ),
             )
         picked = self._assign(rule.assign, rule, lead, now)
         if isinstance(picked, _Picked):
@@ -405,24 +414,29 @@ class Router:
                 team=picked.team,
                 rule=rule.name,
                 strategy=picked.strategy,
-                reasons=tuple(Reason(rule.name, text) for text in picked.texts),
+                reasons=(*prefix, *(Reason(rule.name, text) for text in picked.texts)),
             )
         return Reason(rule.name, f"{picked}; trying the next entry")
 
     def _fall_back(
-        self, lead: Record, lead_id: str | None, now: datetime, reasons: list[Reason]
+        self,
+        lead: Record,
+        lead_id: str | None,
+        now: datetime,
+        reasons: list[Reason],
+        *,
+        explain: bool,
     ) -> Decision:
+        """
+        The default target, else `Unassigned` with every rule's part of the story.
+
+        A default assignment tells every rule's story only when explaining;
+        `Unassigned` always does.
+        """
         default = self.rules.default
-        if default is None:
-            return Unassigned(
-                lead_id=lead_id,
-                reasons=(
-                    *reasons,
-                    Reason(None, "no entry assigned it and there is no default"),
-                ),
-            )
-        picked = self._assign(default, None, lead, now)
+        picked = None if default is None else self._assign(default, None, lead, now)
         if isinstance(picked, _Picked):
+            story = self._story(lead, now, reasons) if explain else reasons
             return Assignment(
                 lead_id=lead_id,
                 owner=picked.owner,
@@ -430,14 +444,19 @@ class Router:
                 rule=None,
                 strategy=picked.strategy,
                 reasons=(
-                    *reasons,
+                    *story,
                     Reason(None, f"no entry assigned it; the default is {default}"),
                     *(Reason(None, text) for text in picked.texts),
                 ),
             )
+        last = (
+            "no entry assigned it and there is no default"
+            if default is None
+            else f"the default {default}: {picked}"
+        )
         return Unassigned(
             lead_id=lead_id,
-            reasons=(*reasons, Reason(None, f"the default {default}: {picked}")),
+            reasons=(*self._story(lead, now, reasons), Reason(None, last)),
         )
 
     def _fill(self, target: Target) -> tuple[int, int]:
@@ -564,11 +583,10 @@ class Router:
             return chosen, f"least loaded: {chosen} had {self._open[chosen]} open leads"
         sequence = self._sequences.get(team.name, team.members)
         turn = self.cursors.take(f"team:{team.name}")
-        allowed = set(eligible)
         size = len(sequence)
         for step in range(size):
             chosen = sequence[(turn + step) % size]
-            if chosen in allowed:
+            if chosen in eligible:
                 kind = (
                     "weighted round robin"
                     if team.name in self._sequences
