@@ -18,6 +18,7 @@ PUBLIC_MODULES = [
     "crmkit.io",
     "crmkit.model",
     "crmkit.routing",
+    "crmkit.routing.sql",
     "crmkit.serialization",
     "crmkit.testing",
     "crmkit.testing.contract",

@@ -168,3 +168,16 @@ def test_shadowed_rules_are_warned_about_on_stderr(files):
     assert 0 == result.exit_code
     assert "warning:" in result.output
     assert "'huge' is shadowed by the earlier, broader 'big accounts'" in result.output
+
+
+def test_a_database_keeps_round_robin_turns_across_runs(files):
+    """With --db, the second run continues the teams' turns."""
+    folder, rules, leads = files
+    database = folder / "crm.db"
+    assert 0 == CliRunner().invoke(main, ["init", "--db", str(database)]).exit_code
+    first, second = folder / "one.csv", folder / "two.csv"
+    run(leads, "--rules", rules, "--out", first, "--db", database)
+    run(leads, "--rules", rules, "--out", second, "--db", database)
+    owners = [[row["owner"] for row in read(path)] for path in (first, second)]
+    assert ["dan", "alice", "zoe", "zoe", "eve", "bob"] == owners[0]
+    assert ["dan", "chloe", "zoe", "zoe", "eve", "alice"] == owners[1]

@@ -11,10 +11,12 @@ from crmkit.errors import SchemaMismatch
 from crmkit.model import Person
 from crmkit.repositories.sql import CURRENT_VERSION, SqlDatabase, _database, _migrations
 from crmkit.repositories.sql._migrations import Migration
-from crmkit.repositories.sql._tables import SCHEMA_VERSIONS
+from crmkit.repositories.sql._tables import METADATA, ROUTING_CURSORS, SCHEMA_VERSIONS
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+EVERY_VERSION = [step.version for step in _migrations.MIGRATIONS]
+NEXT = CURRENT_VERSION + 1
 
 
 @pytest.fixture
@@ -57,34 +59,54 @@ def stamp(database, version):
         )
 
 
-def at_version_1(database):
-    """Build the schema as crmkit 0.1 left it: version 1 tables and stamp."""
+def at_this_version(database):
+    """Build the schema as this crmkit leaves it: its tables and every stamp."""
     with database.engine.begin() as connection:
         _migrations._create_tables(connection)
-        connection.execute(
-            insert(SCHEMA_VERSIONS).values(version=1, description="v1", applied_at=AT)
-        )
+        for version in EVERY_VERSION:
+            connection.execute(
+                insert(SCHEMA_VERSIONS).values(
+                    version=version, description=f"v{version}", applied_at=AT
+                )
+            )
 
 
 @pytest.fixture
-def version_2(monkeypatch):
-    """Pretend this crmkit has a second migration step; return its calls."""
+def next_version(monkeypatch):
+    """Pretend this crmkit has one more migration step; return its calls."""
     calls = []
 
     def add_tags_table(connection):
         calls.append(connection)
         connection.exec_driver_sql("CREATE TABLE crm_tag (name TEXT PRIMARY KEY)")
 
-    steps = (*_migrations.MIGRATIONS, Migration(2, "tags", add_tags_table))
+    steps = (*_migrations.MIGRATIONS, Migration(NEXT, "tags", add_tags_table))
     monkeypatch.setattr(_migrations, "MIGRATIONS", steps)
-    monkeypatch.setattr(_migrations, "CURRENT_VERSION", 2)
-    monkeypatch.setattr(_database, "CURRENT_VERSION", 2)
+    monkeypatch.setattr(_migrations, "CURRENT_VERSION", NEXT)
+    monkeypatch.setattr(_database, "CURRENT_VERSION", NEXT)
     return calls
 
 
-def test_this_crmkit_is_at_schema_version_1():
-    """The first release's schema is version 1."""
-    assert 1 == CURRENT_VERSION
+def test_this_crmkit_is_at_schema_version_2():
+    """Version 1 is the first release's schema; version 2 adds routing cursors."""
+    assert (2, [1, 2]) == (CURRENT_VERSION, EVERY_VERSION)
+
+
+def test_a_version_1_database_gains_the_routing_cursors(make_sqlite):
+    """Upgrading a version-1 database runs step 2 only: the routing_cursor table."""
+    database = make_sqlite()
+    with database.engine.begin() as connection:
+        version_1 = [t for t in METADATA.sorted_tables if t is not ROUTING_CURSORS]
+        METADATA.create_all(connection, tables=version_1)
+        connection.execute(
+            insert(SCHEMA_VERSIONS).values(version=1, description="v1", applied_at=AT)
+        )
+    assert "routing_cursor" not in table_names(database)
+    assert (2, [1, 2], True) == (
+        database.upgrade(at=LATER),
+        stamped_versions(database),
+        "routing_cursor" in table_names(database),
+    )
 
 
 def test_an_empty_database_must_be_initialised(make_sqlite):
@@ -94,7 +116,7 @@ def test_an_empty_database_must_be_initialised(make_sqlite):
         database.check()
     with pytest.raises(SchemaMismatch):
         database.unit_of_work()
-    assert (0, 1, True, 0) == (
+    assert (0, CURRENT_VERSION, True, 0) == (
         caught.value.found,
         caught.value.expected,
         "run `crmkit init`" in str(caught.value),
@@ -106,16 +128,21 @@ def test_an_empty_file_is_an_empty_database(make_sqlite, tmp_path):
     """A zero-byte file is a new SQLite database, not a stranger."""
     (tmp_path / "crm.db").write_bytes(b"")
     database = make_sqlite()
-    assert (0, 1) == (database.schema_version(), database.upgrade(at=AT))
+    assert (0, CURRENT_VERSION) == (
+        database.schema_version(),
+        database.upgrade(at=AT),
+    )
 
 
-def test_upgrade_creates_the_schema_at_version_1(make_sqlite):
-    """upgrade() creates every table and records version 1 with its time."""
+def test_upgrade_creates_the_schema_at_the_current_version(make_sqlite):
+    """upgrade() creates every table and records every version with its time."""
     database = make_sqlite()
     reached = database.upgrade(at=AT)
     database.check()
     with database.engine.connect() as connection:
-        row = connection.execute(select(SCHEMA_VERSIONS)).one()
+        rows = connection.execute(
+            select(SCHEMA_VERSIONS).order_by(SCHEMA_VERSIONS.c.version)
+        ).all()
     expected_tables = {
         "crmkit_schema",
         "person",
@@ -126,12 +153,13 @@ def test_upgrade_creates_the_schema_at_version_1(make_sqlite):
         "external_id",
         "field_history",
         "outbox",
+        "routing_cursor",
     }
-    assert (1, 1, 1, AT, expected_tables) == (
+    assert (2, 2, [1, 2], {AT}, expected_tables) == (
         reached,
         database.schema_version(),
-        row.version,
-        row.applied_at,
+        [row.version for row in rows],
+        {row.applied_at for row in rows},
         expected_tables & table_names(database),
     )
 
@@ -145,7 +173,10 @@ def test_upgrade_is_idempotent(make_sqlite):
         uow.people.add(person)
         uow.commit()
     again = make_sqlite()
-    assert (1, [1]) == (again.upgrade(at=LATER), stamped_versions(again))
+    assert (CURRENT_VERSION, EVERY_VERSION) == (
+        again.upgrade(at=LATER),
+        stamped_versions(again),
+    )
     with again.unit_of_work() as uow:
         assert person == uow.people.get(person.id)
 
@@ -212,7 +243,7 @@ def test_a_newer_database_is_refused(make_sqlite):
         reopened.upgrade(at=LATER)
     with pytest.raises(SchemaMismatch):
         reopened.unit_of_work()
-    assert (99, 99, True, [1, 99]) == (
+    assert (99, 99, True, [*EVERY_VERSION, 99]) == (
         checked.value.found,
         upgraded.value.found,
         "upgrade crmkit" in str(checked.value),
@@ -220,44 +251,47 @@ def test_a_newer_database_is_refused(make_sqlite):
     )
 
 
-def test_an_older_database_is_refused_until_upgraded(make_sqlite, version_2):
-    """check() on a version-1 database asks for `crmkit db upgrade`."""
+def test_an_older_database_is_refused_until_upgraded(make_sqlite, next_version):
+    """check() on a database of the previous version asks for `crmkit db upgrade`."""
     database = make_sqlite()
-    at_version_1(database)
+    at_this_version(database)
     with pytest.raises(SchemaMismatch) as caught:
         database.check()
-    assert (1, 2, True, []) == (
+    assert (CURRENT_VERSION, NEXT, True, []) == (
         caught.value.found,
         caught.value.expected,
         "crmkit db upgrade" in str(caught.value),
-        version_2,
+        next_version,
     )
 
 
-def test_an_older_database_runs_only_the_missing_steps(make_sqlite, version_2):
-    """Upgrading version 1 to 2 runs step 2 once, then the database is usable."""
+def test_an_older_database_runs_only_the_missing_steps(make_sqlite, next_version):
+    """Upgrading to the next version runs its step once, then the database is usable."""
     database = make_sqlite()
-    at_version_1(database)
+    at_this_version(database)
     reached = database.upgrade(at=LATER)
     database.check()
     again = database.upgrade(at=LATER)
     with database.unit_of_work() as uow:
         count = uow.people.count()
-    assert (2, 2, [1, 2], 1, True, 0) == (
+    assert (NEXT, NEXT, [*EVERY_VERSION, NEXT], 1, True, 0) == (
         reached,
         again,
         stamped_versions(database),
-        len(version_2),
+        len(next_version),
         "crm_tag" in table_names(database),
         count,
     )
 
 
-@pytest.mark.usefixtures("version_2")
+@pytest.mark.usefixtures("next_version")
 def test_a_new_database_gets_every_step_recorded(make_sqlite):
     """An empty database is created at the current version, every step stamped."""
     database = make_sqlite()
-    assert (2, [1, 2]) == (database.upgrade(at=AT), stamped_versions(database))
+    assert (NEXT, [*EVERY_VERSION, NEXT]) == (
+        database.upgrade(at=AT),
+        stamped_versions(database),
+    )
 
 
 def test_a_failing_step_leaves_the_database_as_it_was(make_sqlite, monkeypatch):
@@ -270,13 +304,13 @@ def test_a_failing_step_leaves_the_database_as_it_was(make_sqlite, monkeypatch):
         message = "disk full"
         raise RuntimeError(message)
 
-    steps = (*_migrations.MIGRATIONS, Migration(2, "broken", broken))
+    steps = (*_migrations.MIGRATIONS, Migration(NEXT, "broken", broken))
     monkeypatch.setattr(_migrations, "MIGRATIONS", steps)
-    monkeypatch.setattr(_migrations, "CURRENT_VERSION", 2)
-    monkeypatch.setattr(_database, "CURRENT_VERSION", 2)
+    monkeypatch.setattr(_migrations, "CURRENT_VERSION", NEXT)
+    monkeypatch.setattr(_database, "CURRENT_VERSION", NEXT)
     with pytest.raises(RuntimeError, match="disk full"):
         database.upgrade(at=LATER)
-    assert ([1], False) == (
+    assert (EVERY_VERSION, False) == (
         stamped_versions(database),
         "crm_half_done" in table_names(database),
     )
@@ -299,7 +333,7 @@ def test_an_in_memory_database_is_upgraded_in_place():
 
 @pytest.mark.postgres
 def test_postgres_schema_lifecycle(make_pg_database):
-    """On PostgreSQL: empty is refused, upgrade creates v1 once, newer is refused."""
+    """On PostgreSQL: empty is refused, upgrade creates the schema once, newer too."""
     dsn = make_pg_database()
     database = SqlDatabase.postgres(dsn)
     try:
@@ -315,7 +349,7 @@ def test_postgres_schema_lifecycle(make_pg_database):
         reopened.dispose()
     finally:
         database.dispose()
-    assert (0, 1, 1, [1], 99) == (
+    assert (0, CURRENT_VERSION, CURRENT_VERSION, EVERY_VERSION, 99) == (
         empty.value.found,
         first,
         second,

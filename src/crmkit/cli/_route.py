@@ -15,7 +15,9 @@ from crmkit.cli._common import now_option, reports_errors, resolve_at
 from crmkit.conditions import FieldType, Schema
 from crmkit.errors import FieldError, ImportRejected
 from crmkit.io._files import atomic_text_file
+from crmkit.repositories.sql import SqlDatabase
 from crmkit.routing import Assignment, Decision, Router, lead_schema, load_rules
+from crmkit.routing.sql import SqlCursorStore
 
 __all__ = ["route"]
 
@@ -126,10 +128,25 @@ def _row_out(
     is_flag=True,
     help="Fill the reason column for every lead, not only the unassigned ones.",
 )
+@click.option(
+    "--db",
+    "db",
+    metavar="PATH|DSN",
+    default=None,
+    help=(
+        "Keep round-robin cursors in this crmkit database (schema 2 or later), so "
+        "turns continue across runs. Default: none; every run starts fresh."
+    ),
+)
 @now_option
 @reports_errors
-def route(
-    leads: Path, rules_path: Path, out: Path, explain: bool, at: datetime | None
+def route(  # noqa: PLR0917 - click passes options positionally
+    leads: Path,
+    rules_path: Path,
+    out: Path,
+    explain: bool,
+    db: str | None,
+    at: datetime | None,
 ) -> None:
     """
     Assign each lead of LEADS (a CSV file with an ``id`` column) with a rule set.
@@ -148,7 +165,9 @@ def route(
         rules = load_rules(rules_path, fields=extra)
         for path, message in rules.warnings():
             click.echo(f"warning: {rules_path}, {path}: {message}", err=True)
-        router = Router(rules)
+        database = None if db is None else SqlDatabase.connect(db)
+        cursors = None if database is None else SqlCursorStore(database)
+        router = Router(rules, cursors=cursors)
         now = resolve_at(at)
         assigned = unassigned = 0
         with atomic_text_file(out) as handle:
@@ -162,6 +181,8 @@ def route(
                 else:
                     unassigned += 1
                 writer.writerow(_row_out(row.get("id") or "", decision, notes, explain))
+    if database is not None:
+        database.dispose()
     click.echo(
         f"routed {assigned + unassigned} leads: {assigned} assigned, "
         f"{unassigned} unassigned -> {out}",

@@ -10,7 +10,7 @@ import attrs
 from sqlalchemy import Connection, func, insert, inspect, select
 
 from crmkit.errors import SchemaMismatch
-from crmkit.repositories.sql._tables import METADATA, SCHEMA_VERSIONS
+from crmkit.repositories.sql._tables import METADATA, ROUTING_CURSORS, SCHEMA_VERSIONS
 
 __all__ = ["CURRENT_VERSION", "MIGRATIONS", "Migration", "schema_version", "upgrade"]
 
@@ -28,12 +28,17 @@ def _create_tables(connection: Connection) -> None:
     METADATA.create_all(connection)
 
 
+def _add_routing_cursors(connection: Connection) -> None:
+    ROUTING_CURSORS.create(connection, checkfirst=True)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
         "entity tables, contact points, external ids, history, outbox",
         _create_tables,
     ),
+    Migration(2, "round-robin cursors of lead routing", _add_routing_cursors),
 )
 """Every step, in order; a new crmkit release appends steps, never edits them."""
 

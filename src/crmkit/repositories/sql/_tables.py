@@ -37,6 +37,7 @@ __all__ = [
     "FIELD_HISTORY",
     "METADATA",
     "OUTBOX",
+    "ROUTING_CURSORS",
     "SCHEMA_VERSIONS",
     "UtcDateTime",
 ]
@@ -186,3 +187,11 @@ OUTBOX = Table(
     Column("published_at", UtcDateTime, nullable=True),
     Index("outbox_pending", "published_at", "id"),
 )
+
+ROUTING_CURSORS = Table(
+    "routing_cursor",
+    METADATA,
+    Column("key", Text, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+"""Round-robin cursors of lead routing: the next turn of each key (schema v2)."""
