@@ -287,12 +287,17 @@ def test_bad_definitions_are_refused_when_built(data, message):
 def test_a_lead_missing_a_field_is_treated_as_empty_and_the_explanation_says_so():
     """Missing fields fail their tests, and the reasons name them."""
     router = Router(read_rules(ISSUE_FILE))
-    decision = router.route({"id": "x", "country": "FR"}, now=NOW)
+    decision = router.route({"id": "x", "country": "FR"}, now=NOW, explain=True)
     assert "zoe" == decision.owner
     assert (
         "francophone: no match: score >= 20 (score is missing (treated as empty))"
         in texts(decision)
     )
+    quick = router.route({"id": "x", "country": "FR"}, now=NOW)
+    assert [
+        "no entry assigned it; the default is user:zoe",
+        "assigned to zoe",
+    ] == texts(quick)
 
 
 def test_a_team_with_nobody_available_falls_through_and_says_so():
