@@ -86,16 +86,11 @@ def _string(text: str, start: int) -> tuple[str, int]:
         char = text[index]
         if char == quote:
             return "".join(chars), index + 1
-        if char == "\\":
-            escaped = text[index + 1 : index + 2]
-            if escaped not in _ESCAPES:
-                raise _error(
-                    text,
-                    index,
-                    'an escape such as \\" \\\\ \\n or \\t',
-                    repr(text[index : index + 2]),
-                )
-            chars.append(_ESCAPES[escaped])
+        if char == "\\" and index + 1 < len(text) and text[index + 1] != "\n":
+            # \" \' \\ \n \t are escapes; any other backslash is kept, so that
+            # regular expressions read naturally: "^\d{5}$".
+            escaped = text[index + 1]
+            chars.append(_ESCAPES.get(escaped, "\\" + escaped))
             index += 2
         elif char == "\n":
             break
