@@ -1,6 +1,7 @@
 """The condition language: parsing, errors, checking, compiling, explaining."""
 
 import json
+import pickle
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -30,7 +31,7 @@ from crmkit.conditions import (
     to_text,
 )
 from crmkit.errors import DefinitionSyntaxError, InvalidDefinition, ValidationError
-from crmkit.model import CustomField, EntitySchema, Lead
+from crmkit.model import CustomField, EntitySchema, Lead, Organization
 from crmkit.serialization import make_converter
 from crmkit.values import EmailAddress, PostalAddress
 
@@ -475,4 +476,32 @@ def test_the_error_message_can_be_relocated_into_a_file():
     assert re.fullmatch(
         r"routing\.toml, line 12, column 12 \(rules\[1\]\.when\): expected .*",
         str(error),
+    )
+
+
+def test_related_records_get_their_own_schema():
+    """Schema.of(..., related=...) lets conditions reach a related record."""
+    schema = Schema.of(Lead, related={"organization": Schema.of(Organization)})
+    condition = parse(
+        'organization.name starts with "Acme" and employees > 10', schema=schema
+    )
+    record = {"employees": 20, "organization": {"name": "ACME Holdings"}}
+    assert compile_condition(condition)(record)
+    assert (
+        "unknown field 'organization.nam'"
+        == syntax_error('organization.nam == "x"', schema).found
+    )
+
+
+def test_syntax_errors_survive_pickling():
+    """Errors cross process boundaries with their position."""
+    error = syntax_error("a ==").relocated(
+        source="r.toml", line=3, column=8, where="rules[0].when"
+    )
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own error
+    assert (str(error), copy.line, copy.column, copy.where) == (
+        str(copy),
+        3,
+        error.column,
+        "rules[0].when",
     )
