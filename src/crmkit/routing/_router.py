@@ -216,9 +216,19 @@ class Router:
             for name, team in rules.teams.items()
             if team.strategy is Strategy.WEIGHTED_ROUND_ROBIN
         }
+        self._with_quotas = {
+            name
+            for name, team in rules.teams.items()
+            if any(
+                self._members[m].daily_quota is not None
+                or self._members[m].monthly_quota is not None
+                for m in team.members
+            )
+        }
         self._bound_at: datetime | None = None
         self._predicates: list[Predicate] = []
         self._away: dict[str, str | None] = {}
+        self._steady: dict[str, tuple[list[str], list[str]]] = {}
 
     def _member_names(self) -> list[str]:
         names = list(self.rules.users)
@@ -247,8 +257,7 @@ class Router:
 
     def match(self, lead: Record, *, now: datetime | None = None) -> int | None:
         """The index of the first rule whose condition holds, ignoring targets."""
-        if now is not None or not self._predicates:
-            self._bind(now)
+        self._bind(now)
         predicates = self._predicates
         for index in self._index.candidates(lead):
             if predicates[index](lead):
@@ -309,6 +318,7 @@ class Router:
         self._predicates = [compiled.bind(now) for compiled in self._compiled]
         self._bound_at = now
         self._away = {}
+        self._steady = {}
 
     def _route(self, lead: Record, now: datetime, *, explain: bool) -> Decision:
         lead_id = _text_of(lead.get("id"))
@@ -538,6 +548,22 @@ class Router:
     def _eligible(
         self, team: TeamSpec, rule: Rule | None, lead: Record, now: datetime
     ) -> tuple[list[str], list[str]]:
+        plain = rule is None or not (
+            rule.require_skills or rule.language_field or rule.by_territory
+        )
+        if plain and team.name not in self._with_quotas:
+            # Nothing about this lead or the run's counts matters: who is away
+            # at `now` decides, once per bound moment.
+            cached = self._steady.get(team.name)
+            if cached is None:
+                cached = self._eligible_now(team, None, lead, now)
+                self._steady[team.name] = cached
+            return cached
+        return self._eligible_now(team, rule, lead, now)
+
+    def _eligible_now(
+        self, team: TeamSpec, rule: Rule | None, lead: Record, now: datetime
+    ) -> tuple[list[str], list[str]]:
         eligible: list[str] = []
         excluded: list[str] = []
         language = None
@@ -584,6 +610,12 @@ class Router:
         sequence = self._sequences.get(team.name, team.members)
         turn = self.cursors.take(f"team:{team.name}")
         size = len(sequence)
+        if size and len(eligible) == len(team.members) and sequence is team.members:
+            chosen = sequence[turn % size]
+            return (
+                chosen,
+                f"round robin: turn {turn} of team {team.name} went to {chosen}",
+            )
         for step in range(size):
             chosen = sequence[(turn + step) % size]
             if chosen in eligible:
