@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -31,6 +32,12 @@ from crmkit.errors import ValidationError
 __all__ = ["Explanation", "explain", "is_empty", "lookup", "resolve"]
 
 _MISSING: Final = object()
+_ORDER: Final[dict[Op, Callable[[AnyType, AnyType], AnyType]]] = {
+    Op.GT: operator.gt,
+    Op.GTE: operator.ge,
+    Op.LT: operator.lt,
+    Op.LTE: operator.le,
+}
 
 
 def lookup(record: object, path: str) -> object:
@@ -99,13 +106,7 @@ def _step_test(op: Op, value: AnyType, expected: AnyType) -> bool:  # noqa: C901
     if op is Op.MATCHES:
         pattern = re.compile(str(expected))
         return isinstance(value, str) and bool(pattern.search(value[:MAX_INPUT]))
-    compare: dict[Op, Callable[[AnyType, AnyType], bool]] = {
-        Op.GT: lambda a, b: a > b,
-        Op.GTE: lambda a, b: a >= b,
-        Op.LT: lambda a, b: a < b,
-        Op.LTE: lambda a, b: a <= b,
-    }
-    return compare[op](value, expected)
+    return bool(_ORDER[op](value, expected))
 
 
 @attrs.frozen
