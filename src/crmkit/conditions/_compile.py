@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any as AnyType
-from typing import Final
+from typing import Final, TypeGuard
 
 import attrs
 
@@ -174,7 +174,48 @@ def _resolve(value: AnyType, now: datetime | None) -> AnyType:
     return value
 
 
-def _build(condition: Condition, now: datetime | None) -> Predicate:
+_BINARY: Final = {Op.EQ: operator.eq, **_ORDER}
+
+
+def _binary_top_level(test: Condition) -> TypeGuard[Compare]:
+    return isinstance(test, Compare) and test.op in _BINARY and "." not in test.path
+
+
+def _pair(condition: All, now: datetime | None) -> Predicate | None:
+    """
+    ``a >= 1 and b > 2`` (two top-level ``==`` or ordering tests) in one closure.
+
+    It is the commonest shape of a routing rule once its indexed test is
+    settled; one call per record instead of three. Both tests fail on `None`.
+    """
+    if len(condition.conditions) != 2:  # noqa: PLR2004 - the pair shape
+        return None
+    first, second = condition.conditions
+    if not (_binary_top_level(first) and _binary_top_level(second)):
+        return None
+    key1, test1, value1 = first.path, _BINARY[first.op], _resolve(first.value, now)
+    key2, test2, value2 = second.path, _BINARY[second.op], _resolve(second.value, now)
+
+    def pair(r: Mapping[str, AnyType]) -> bool:
+        v = r.get(key1)
+        if v is None:
+            return False
+        try:
+            if not test1(v, value1):
+                return False
+            w = r.get(key2)
+            return w is not None and bool(test2(w, value2))
+        except TypeError:
+            return False
+
+    return pair
+
+
+def _build(condition: Condition, now: datetime | None) -> Predicate:  # noqa: PLR0911 - one return per node kind
+    if isinstance(condition, All):
+        pair = _pair(condition, now)
+        if pair is not None:
+            return pair
     if isinstance(condition, All | Any):
         parts = tuple(_build(child, now) for child in condition.conditions)
         if isinstance(condition, All):
