@@ -63,7 +63,7 @@ class SqlDatabase:
     >>> from crmkit.model import Person
     >>> db = SqlDatabase.sqlite(":memory:")
     >>> db.upgrade(at=datetime(2026, 11, 22, tzinfo=UTC))
-    1
+    2
     >>> with db.unit_of_work() as uow:
     ...     uow.people.add(
     ...         Person.create(at=datetime(2026, 11, 22, tzinfo=UTC), first_name="Jean")
