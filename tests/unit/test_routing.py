@@ -486,6 +486,19 @@ def test_working_hours_follow_each_members_time_zone():
         member.absence_at(datetime(2026, 3, 2))  # noqa: DTZ001 - the point
 
 
+def test_members_take_hours_and_absences_as_plain_values():
+    """Text shifts and (first, last) date pairs are converted when a Member is built."""
+    member = Member(
+        name="a",
+        hours="mon-fri 09:00-18:00",
+        out_of_office=[(date(2026, 8, 1), date(2026, 8, 15))],
+    )
+    assert (Shift.parse("mon-fri 09:00-18:00"),) == member.hours
+    assert (Absence(date(2026, 8, 1), date(2026, 8, 15)),) == member.out_of_office
+    with pytest.raises(InvalidDefinition, match="not like"):
+        Member(name="a", hours=["9 to 5"])
+
+
 def test_out_of_office_days_are_inclusive_in_the_members_zone():
     """The last day of an absence is still away, the next is not."""
     member = Member(

@@ -193,6 +193,15 @@ def _positive(
         raise InvalidDefinition(attribute.name, f"{value!r} is not a whole number >= 0")
 
 
+def _shifts(values: Iterable[Shift | str] | str) -> tuple[Shift, ...]:
+    items = [values] if isinstance(values, str) else values
+    return tuple(v if isinstance(v, Shift) else Shift.parse(v) for v in items)
+
+
+def _absences(values: Iterable[Absence | tuple[date, date]]) -> tuple[Absence, ...]:
+    return tuple(v if isinstance(v, Absence) else Absence(*v) for v in values)
+
+
 def _lower_set(values: Iterable[str]) -> frozenset[str]:
     return frozenset(str(value).strip().casefold() for value in values)
 
@@ -205,8 +214,9 @@ class Member:
     Attributes:
         name: The user's name (or id) as rule sets refer to it.
         time_zone: IANA zone of `hours` and `out_of_office`.
-        hours: When the member works; empty means always.
-        out_of_office: Absences.
+        hours: When the member works (`Shift`, or text such as ``"mon-fri
+            09:00-18:00"``); empty means always.
+        out_of_office: Absences (`Absence`, or ``(first, last)`` dates).
         languages: Languages spoken (lower case), for ``language_field`` rules.
         skills: Skills, for ``require_skills`` rules.
         daily_quota: At most this many new leads per day (`None`: no limit).
@@ -221,8 +231,8 @@ class Member:
 
     name: str
     time_zone: str = attrs.field(default="UTC", validator=_zone)
-    hours: tuple[Shift, ...] = attrs.field(default=(), converter=tuple)
-    out_of_office: tuple[Absence, ...] = attrs.field(default=(), converter=tuple)
+    hours: tuple[Shift, ...] = attrs.field(default=(), converter=_shifts)
+    out_of_office: tuple[Absence, ...] = attrs.field(default=(), converter=_absences)
     languages: frozenset[str] = attrs.field(default=frozenset(), converter=_lower_set)
     skills: frozenset[str] = attrs.field(default=frozenset(), converter=_lower_set)
     daily_quota: int | None = attrs.field(default=None, validator=_positive)
