@@ -209,6 +209,7 @@ def test_a_value_of_the_wrong_type_is_refused_at_the_value():
     ("text", "found"),
     [
         ('tags == "vip"', "'eq'"),
+        ('tags contains "vip" and employees starts with "1"', "'starts_with'"),
         ('employees contains "1"', "'contains'"),
         ("created_at > today", "a moment relative to today"),
         ("created_at > 2026-01-01", "datetime.date(2026, 1, 1)"),
@@ -219,6 +220,11 @@ def test_a_value_of_the_wrong_type_is_refused_at_the_value():
 def test_ill_typed_tests_are_refused(text, found):
     """Operators and values must fit the field's type."""
     assert found == syntax_error(text, LEAD).found
+
+
+def test_an_operator_that_does_not_fit_is_refused_at_the_operator():
+    """The column of an ill-fitting operator is the operator's."""
+    assert 6 == syntax_error('tags == "vip"', LEAD).column
 
 
 def test_related_records_and_custom_fields_are_checked():
@@ -405,6 +411,19 @@ def test_explanations_say_which_parts_held_and_report_missing_fields():
         "  no: score >= 20 (score is missing (treated as empty))",
     ] == explanation.lines()
     assert "score >= 20 (score is missing (treated as empty))" == explanation.summary()
+
+
+def test_a_summary_names_only_the_tests_that_decided():
+    """Through or, and and not, the summary keeps the parts that agree."""
+    condition = parse("score >= 20 and (country == 'FR' or city == 'Geneva')")
+    missed = explain(condition, {"city": "Geneva"})
+    assert "score >= 20 (score is missing (treated as empty))" == missed.summary()
+    held = explain(condition, {"city": "Geneva", "score": 30})
+    assert 'score >= 20 (score is 30); city == "Geneva" (city is "Geneva")' == (
+        held.summary()
+    )
+    negated = explain(parse("not score > 5"), {"score": 9})
+    assert "score > 5 (score is 9)" == negated.summary()
 
 
 def test_a_match_summary_lists_the_tests_that_held():

@@ -51,6 +51,7 @@ class Problem:
     expected: str
     found: str
     value_index: int | None = None
+    at_operator: bool = False
 
 
 def _fits(kind: FieldType, value: Literal) -> bool:  # noqa: PLR0911 - one return per type
@@ -94,7 +95,9 @@ def check_leaf(leaf: Compare | IsEmpty, schema: Schema) -> Problem | None:
     if leaf.op not in _ALLOWED[kind]:
         allowed = ", ".join(sorted(op.value for op in _ALLOWED[kind]))
         return Problem(
-            f"an operator for a {kind} field ({allowed})", f"{leaf.op.value!r}"
+            f"an operator for a {kind} field ({allowed})",
+            f"{leaf.op.value!r}",
+            at_operator=True,
         )
     values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
     for index, value in enumerate(values):

@@ -152,23 +152,23 @@ class Explanation:
 
         For a match, the tests that held; for a miss, the tests that failed.
         """
-        decisive = [
-            leaf.detail_line()
-            for leaf in self._leaves()
-            if leaf.matched == self.matched
-        ]
+        decisive = [leaf.detail_line() for leaf in self._decisive()]
         return "; ".join(decisive) or self.condition
 
     def detail_line(self) -> str:
         """This node's test and what was found."""
         return f"{self.condition} ({self.detail})" if self.detail else self.condition
 
-    def _leaves(self) -> list[Explanation]:
+    def _decisive(self) -> list[Explanation]:
+        """The tests that decided this node: through all/any, the parts that agree."""
         if not self.children:
             return [self]
+        if len(self.children) == 1 and self.children[0].matched != self.matched:
+            return self.children[0]._decisive()  # noqa: SLF001 - same class (a not)
         found: list[Explanation] = []
         for child in self.children:
-            found.extend(child._leaves())  # noqa: SLF001 - same class
+            if child.matched == self.matched:
+                found.extend(child._decisive())  # noqa: SLF001 - same class
         return found
 
 

@@ -184,7 +184,7 @@ class _Parser:
                 self.advance()
             self.expect_word("empty")
             leaf = IsEmpty(path_token.text)
-            self.check(leaf, path_token, value_tokens)
+            self.check(leaf, path_token, value_tokens, op_token)
             return Not(leaf) if negated else leaf
         elif op_token.kind is Kind.NAME and op_token.text.lower() in _WORD_TESTS:
             self.advance()
@@ -192,7 +192,7 @@ class _Parser:
             leaf = word(path_token.text, value_tokens)
         else:
             raise self.error(op_token, _TEST_EXPECTED)
-        self.check(leaf, path_token, value_tokens)
+        self.check(leaf, path_token, value_tokens, op_token)
         return leaf
 
     def in_test(self, path: str, value_tokens: list[Token]) -> Compare:
@@ -229,14 +229,18 @@ class _Parser:
         return Compare(path, Op.MATCHES, str(pattern.value))
 
     def check(
-        self, leaf: Compare | IsEmpty, path_token: Token, value_tokens: list[Token]
+        self,
+        leaf: Compare | IsEmpty,
+        path_token: Token,
+        value_tokens: list[Token],
+        op_token: Token,
     ) -> None:
         if self.schema is None:
             return
         problem: Problem | None = check_leaf(leaf, self.schema)
         if problem is None:
             return
-        token = path_token
+        token = op_token if problem.at_operator else path_token
         if problem.value_index is not None and value_tokens:
             token = value_tokens[min(problem.value_index, len(value_tokens) - 1)]
         raise self.error_at(token.offset, problem.expected, problem.found)
