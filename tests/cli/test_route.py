@@ -181,3 +181,32 @@ def test_a_database_keeps_round_robin_turns_across_runs(files):
     owners = [[row["owner"] for row in read(path)] for path in (first, second)]
     assert ["dan", "alice", "zoe", "zoe", "eve", "bob"] == owners[0]
     assert ["dan", "chloe", "zoe", "zoe", "eve", "alice"] == owners[1]
+
+
+def test_cells_are_read_in_their_fields_types(files):
+    """Numbers, booleans, dates, times and ;-separated sets are typed from the CSV."""
+    folder, rules, leads = files
+    rules.write_text(
+        '[fields]\nvip = "bool"\nsigned = "date"\n\n'
+        '[[rules]]\nname = "hot"\n'
+        'when = \'vip == true and signed >= 2026-01-01 and tags contains "hot" '
+        "and created_at < 2026-03-01T00:00Z and employees > 1.5'\n"
+        'assign = "user:ana"\n[default]\nassign = "user:zoe"\n',
+        encoding="utf-8",
+    )
+    leads.write_text(
+        "id,vip,signed,tags,created_at,employees\n"
+        "h1,yes,2026-02-01,web; hot,2026-02-01T10:00:00+00:00,2\n"
+        "h2,no,2026-02-01,hot,2026-02-01T10:00:00+00:00,2\n"
+        "h3,maybe,2026-02-30,hot,2026-02-01T10:00:00,1 000\n",
+        encoding="utf-8",
+    )
+    out = folder / "out.csv"
+    assert 0 == run(leads, "--rules", rules, "--out", out).exit_code
+    rows = read(out)
+    assert ["ana", "zoe", "zoe"] == [row["owner"] for row in rows]
+    assert rows[2]["reason"] == (
+        "vip: 'maybe' is not a valid bool, treated as empty; "
+        "signed: '2026-02-30' is not a valid date, treated as empty; "
+        "created_at: '2026-02-01T10:00:00' is not a valid datetime, treated as empty"
+    )

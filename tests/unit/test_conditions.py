@@ -275,7 +275,17 @@ def test_data_nodes_refuse_bad_shapes():
 
 @pytest.mark.parametrize(
     "pattern",
-    [r"(a+)+$", r"^(\w+\s?)*$", r"(a|ab)*c", r"((ab)*)+", r"(\d)\1", r"(?=a)a", "(x"],
+    [
+        r"(a+)+$",
+        r"^(\w+\s?)*$",
+        r"(a|ab)*c",
+        r"((ab)*)+",
+        r"(\d)\1",
+        r"(?=a)a",
+        "(x",
+        r"(?P<x>a)(?P=x)",
+        r"([^]a]+)*",
+    ],
 )
 def test_catastrophic_or_invalid_regexes_are_refused(pattern):
     """Nested repetition, repeated alternation, backreferences, lookarounds: refused."""
@@ -288,7 +298,8 @@ def test_catastrophic_or_invalid_regexes_are_refused(pattern):
 
 
 @pytest.mark.parametrize(
-    "pattern", [r"^[A-Z]{2}-\d{4,6}$", r"(?i)demo|trial", r"^(ab)+$", r"[(a+)+]"]
+    "pattern",
+    [r"^[A-Z]{2}-\d{4,6}$", r"(?i)demo|trial", r"^(ab)+$", r"[(a+)+]", r"([]a])+x"],
 )
 def test_safe_regexes_are_accepted(pattern):
     """Plain repetition and alternation outside repeated groups are fine."""
@@ -456,6 +467,14 @@ def test_schema_of_an_entity_types_its_fields():
     assert schema.type_of("employees.x") is None
     with pytest.raises(InvalidDefinition, match="not one of"):
         Schema("x", {"a": "texte"})
+
+
+def test_record_of_refuses_what_is_not_a_record():
+    """Only attrs records (and mappings) become records."""
+    with pytest.raises(InvalidDefinition, match="not an attrs record"):
+        record_of(42)
+    with pytest.raises(InvalidDefinition, match="not an attrs class"):
+        Schema.of(dict)
 
 
 def test_record_of_an_entity_is_what_conditions_read():

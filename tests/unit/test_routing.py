@@ -679,6 +679,34 @@ def test_shadowed_entries_are_reported_as_warnings():
     assert [] == team_rules(mode="capacity").warnings()
 
 
+@pytest.mark.parametrize(
+    ("earlier", "later", "shadowed"),
+    [
+        ("employees >= 100", "employees > 500", True),
+        ("employees > 100", "employees >= 100", False),
+        ("score <= 20", "score < 10", True),
+        ("score < 10", "score <= 10", False),
+        ("employees < 100", 'country == "FR" and employees == 50', True),
+        ("employees > 100", "employees == 50", False),
+        ("score >= 1", "score <= 5", False),
+        ('country in ("FR", "BE", "CH")', 'country in ("FR", "BE")', True),
+        ('country in ("FR", "BE")', 'country in ("FR", "DE")', False),
+        ("employees > 100 or score > 5", "employees > 200", False),
+    ],
+)
+def test_shadowing_compares_bounds_and_choices(earlier, later, shadowed):
+    """A later entry is reported only when its condition implies the earlier one's."""
+    rules = rules_from_dict(
+        {
+            "rules": [
+                {"name": "a", "when": earlier, "assign": "user:a"},
+                {"name": "b", "when": later, "assign": "user:b"},
+            ],
+        }
+    )
+    assert shadowed == bool(rules.warnings())
+
+
 def test_a_lead_entity_routes_through_its_record():
     """lead_record flattens the address so country and postcode rules apply."""
     lead = Lead.create(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["MAX_INPUT", "compile_safe", "regex_problem"]
+__all__ = ["MAX_INPUT", "regex_problem"]
 
 MAX_INPUT: Final = 10_000
 """The number of characters of a value a ``matches`` test reads."""
@@ -97,11 +97,3 @@ def regex_problem(pattern: str) -> str | None:  # noqa: C901, PLR0912 - a small 
         if _is_quantifier(pattern, index) and stack:
             stack[-1] = (stack[-1][0], True)
     return None
-
-
-def compile_safe(pattern: str) -> re.Pattern[str]:
-    """Compile a pattern that `regex_problem` accepted."""
-    problem = regex_problem(pattern)
-    if problem is not None:
-        raise ValueError(problem)
-    return re.compile(pattern)

@@ -226,7 +226,7 @@ class _Builder:
             data.get("fields", {}), "fields", frozenset(data.get("fields", {}))
         )
         try:
-            schema = lead_schema({**declared, **(self.fields or {})})
+            schema = lead_schema({**(self.fields or {}), **declared})
         except InvalidDefinition as error:
             raise self.error("fields", error.reason) from None
         users = {
@@ -404,7 +404,8 @@ def rules_from_dict(
 
     Args:
         data: The rule set, as in the module's documentation.
-        fields: More lead fields conditions may test (CSV columns, say).
+        fields: More lead fields conditions may test (CSV columns, say); the
+            types the rule set declares under ``fields`` win.
 
     Raises:
         InvalidDefinition: An unknown key, team, user or field, a bad value.
