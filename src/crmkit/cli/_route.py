@@ -149,10 +149,10 @@ def route(  # noqa: PLR0917 - click passes options positionally
     at: datetime | None,
 ) -> None:
     """
-    Assign each lead of LEADS (a CSV file with an ``id`` column) with a rule set.
+    Assign each lead of LEADS (a CSV file with an id column) with a rule set.
 
-    The output has one row per input row, in input order: ``id,owner,team,rule``
-    and a ``reason`` (why a lead is unassigned; every decision's reasons with
+    The output has one row per input row, in input order: id, owner, team, rule
+    and reason (why a lead is unassigned; every decision's reasons with
     --explain). Cells are read in the type of their lead field; CSV columns that
     are not lead fields are text. Running it twice on the same files gives the
     same output. Warnings about shadowed rules go to stderr.
