@@ -73,15 +73,20 @@ def rule_sets(draw):
     targets = st.sampled_from(
         [f"team:{name}" for name in teams] + [f"user:{n}" for n in NAMES]
     )
-    rules = [
-        Rule(
-            name=f"r{n}",
-            when=parse(draw(st.sampled_from(CONDITIONS))),
-            assign=draw(targets),
-            keep_current_owner=draw(st.booleans()),
+    rules = []
+    for n in range(draw(st.integers(0, 5))):
+        target = draw(targets)
+        rules.append(
+            Rule(
+                name=f"r{n}",
+                when=parse(draw(st.sampled_from(CONDITIONS))),
+                assign=target,
+                strategy=draw(st.none() | strategies)
+                if target.startswith("team:")
+                else None,
+                keep_current_owner=draw(st.booleans()),
+            )
         )
-        for n in range(draw(st.integers(0, 5)))
-    ]
     return RuleSet(
         rules=rules,
         teams=teams,

@@ -389,6 +389,42 @@ def test_least_loaded_goes_to_the_member_with_fewest_open_leads():
     assert "least loaded: bob had 1 open leads" == decisions[0].reasons[-1].text
 
 
+def test_an_entry_may_override_its_teams_strategy():
+    """An entry's strategy replaces the team's for the leads it assigns."""
+    rules = RuleSet(
+        rules=[
+            Rule(
+                name="vip",
+                when=parse("score > 90"),
+                assign="team:t",
+                strategy="least_loaded",
+            ),
+            Rule(name="rest", when=parse("true"), assign="team:t"),
+        ],
+        teams={"t": TeamSpec(name="t", members=["alice", "bob"])},
+    )
+    router = Router(rules, workload=Workload(open_leads={"alice": 5}))
+    vip, rest, vip2 = router.route_many(
+        [{"score": 95}, {"score": 1}, {"score": 99}], now=NOW
+    )
+    assert ("bob", "least_loaded") == (vip.owner, vip.strategy)
+    assert ("alice", "round_robin") == (rest.owner, rest.strategy)
+    assert "bob" == vip2.owner
+    with pytest.raises(InvalidDefinition, match="unknown strategy 'fastest'"):
+        Rule(name="x", when=parse("true"), assign="team:t", strategy="fastest")
+    with pytest.raises(InvalidDefinition, match="assign to a team"):
+        RuleSet(
+            rules=[
+                Rule(
+                    name="x",
+                    when=parse("true"),
+                    assign="user:a",
+                    strategy="least_loaded",
+                )
+            ]
+        )
+
+
 def test_quotas_are_never_exceeded():
     """Daily and monthly quotas stop assignments, counting the workload."""
     rules = team_rules(
@@ -749,6 +785,7 @@ def test_rule_sets_round_trip_through_dicts():
                     "name": "fr",
                     "when": 'country == "FR" and message contains "demo"',
                     "assign": "team:fr",
+                    "strategy": "weighted_round_robin",
                     "require_skills": ["enterprise"],
                     "language_field": "language",
                     "by_territory": True,

@@ -28,7 +28,8 @@ The format::
     name = "francophone"
     when = 'country in ("FR", "BE") and score >= 20'
     assign = "team:france"           # or "user:NAME"
-    # require_skills, language_field, by_territory, account_owner, keep_current_owner
+    # strategy (instead of the team's), require_skills, language_field,
+    # by_territory, account_owner, keep_current_owner
 
     [default]
     assign = "user:zoe"
@@ -91,6 +92,7 @@ _RULE: Final = frozenset(
         "name",
         "when",
         "assign",
+        "strategy",
         "require_skills",
         "language_field",
         "by_territory",
@@ -491,6 +493,8 @@ def _rule_dict(rule: Rule) -> dict[str, Any]:
         "when": to_text(rule.when),
         "assign": str(rule.assign),
     }
+    if rule.strategy is not None:
+        entry["strategy"] = str(rule.strategy)
     if rule.require_skills:
         entry["require_skills"] = sorted(rule.require_skills)
     if rule.language_field:

@@ -214,7 +214,6 @@ class Router:
         self._sequences = {
             name: _weighted_sequence([self._members[m] for m in team.members])
             for name, team in rules.teams.items()
-            if team.strategy is Strategy.WEIGHTED_ROUND_ROBIN
         }
         self._with_quotas = {
             name
@@ -536,14 +535,17 @@ class Router:
         if not eligible:
             why = "; ".join(excluded)
             return f"team {team.name} has no available member ({why})"
-        picked = self._pick(team, eligible)
+        strategy = (
+            team.strategy if rule is None or rule.strategy is None else rule.strategy
+        )
+        picked = self._pick(team, eligible, strategy)
         if picked is None:
             return f"team {team.name} has nobody with a weight above 0 available"
         owner, how = picked
         self._count(owner)
         if excluded:
             notes.append("left out: " + "; ".join(excluded))
-        return _Picked(owner, team.name, str(team.strategy), (*notes, how))
+        return _Picked(owner, team.name, str(strategy), (*notes, how))
 
     def _eligible(
         self, team: TeamSpec, rule: Rule | None, lead: Record, now: datetime
@@ -602,15 +604,22 @@ class Router:
                 return f"territory {territory} does not cover the lead"
         return None
 
-    def _pick(self, team: TeamSpec, eligible: list[str]) -> tuple[str, str] | None:
-        if team.strategy is Strategy.LEAST_LOADED:
+    def _pick(
+        self, team: TeamSpec, eligible: list[str], strategy: Strategy
+    ) -> tuple[str, str] | None:
+        if strategy is Strategy.LEAST_LOADED:
             order = {name: position for position, name in enumerate(team.members)}
             chosen = min(eligible, key=lambda name: (self._open[name], order[name]))
             return chosen, f"least loaded: {chosen} had {self._open[chosen]} open leads"
-        sequence = self._sequences.get(team.name, team.members)
-        turn = self.cursors.take(f"team:{team.name}")
+        weighted = strategy is Strategy.WEIGHTED_ROUND_ROBIN
+        sequence = self._sequences[team.name] if weighted else team.members
+        # A rule that overrides the team's strategy keeps its own turns.
+        key = f"team:{team.name}"
+        if strategy is not team.strategy:
+            key = f"{key}:{strategy}"
+        turn = self.cursors.take(key)
         size = len(sequence)
-        if size and len(eligible) == len(team.members) and sequence is team.members:
+        if size and len(eligible) == len(team.members) and not weighted:
             chosen = sequence[turn % size]
             return (
                 chosen,
@@ -619,11 +628,7 @@ class Router:
         for step in range(size):
             chosen = sequence[(turn + step) % size]
             if chosen in eligible:
-                kind = (
-                    "weighted round robin"
-                    if team.name in self._sequences
-                    else "round robin"
-                )
+                kind = "weighted round robin" if weighted else "round robin"
                 return (
                     chosen,
                     f"{kind}: turn {turn} of team {team.name} went to {chosen}",

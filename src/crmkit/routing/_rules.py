@@ -22,7 +22,7 @@ from crmkit.conditions import (
 )
 from crmkit.errors import InvalidDefinition
 from crmkit.model import Lead
-from crmkit.routing._people import Member, TeamSpec
+from crmkit.routing._people import Member, Strategy, TeamSpec
 
 __all__ = [
     "LEAD_FIELDS",
@@ -111,6 +111,18 @@ def _optional_target(value: Target | str | None) -> Target | None:
     return None if value is None else _target(value)
 
 
+def _strategy(value: Strategy | str | None) -> Strategy | None:
+    if value is None:
+        return None
+    try:
+        return Strategy(value)
+    except ValueError:
+        allowed = ", ".join(s.value for s in Strategy)
+        raise InvalidDefinition(
+            "strategy", f"unknown strategy {value!r}; expected one of {allowed}"
+        ) from None
+
+
 def _names(values: Iterable[str]) -> frozenset[str]:
     return frozenset(str(value).strip().casefold() for value in values)
 
@@ -124,6 +136,8 @@ class Rule:
         name: Shown in decisions and reports.
         when: The condition.
         assign: ``user:NAME`` or ``team:NAME``.
+        strategy: How the team picks a member for this entry, instead of the
+            team's own strategy (`None`: the team's).
         require_skills: Only members with all these skills.
         language_field: Only members speaking the lead's value of this field.
         by_territory: Only members whose territory covers the lead.
@@ -137,6 +151,7 @@ class Rule:
     name: str
     when: Condition
     assign: Target = attrs.field(converter=_target)
+    strategy: Strategy | None = attrs.field(default=None, converter=_strategy)
     require_skills: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     language_field: str | None = None
     by_territory: bool = False
@@ -239,6 +254,9 @@ class RuleSet:
             path = f"rules[{index}].language_field"
             found.append((path, f"unknown field {rule.language_field!r}"))
         found.extend(self._target_problems(rule.assign, f"rules[{index}].assign"))
+        if rule.strategy is not None and rule.assign.kind != "team":
+            path = f"rules[{index}].strategy"
+            found.append((path, "a strategy picks a team member; assign to a team"))
         return found
 
     def _unknown_user(self, name: str) -> str:
