@@ -355,19 +355,32 @@ class MemoryRepository(RepositoryBase[_E]):
         return sorted(found, key=lambda e: e.id)  # type: ignore[arg-type]
 
     def find_by_external_id(self, system: str, value: str) -> _E | None:
-        """The entity known as ``value`` in another ``system``, if any."""
+        """
+        The entity known as ``value`` in another ``system``, if any.
+
+        Archived entities are found too: they keep their external ids taken.
+        """
+        return self.find_by_external_ids(system, [value]).get(value)
+
+    def find_by_external_ids(self, system: str, values: Iterable[str]) -> dict[str, _E]:
+        """The entities known by ``values`` in ``system``, keyed by value."""
+        wanted = set(values)
+        found: dict[str, _E] = {}
         for key, row in self._unit.writes.items():
-            if (
-                key[0] is self._cls
-                and row is not None
-                and (system, value) in set(self._catalog.external_ids(row.entity))
-            ):
-                return row.entity  # type: ignore[return-value]
-        owner = self._db._external.get((self._cls, system, value))  # noqa: SLF001
-        if owner is None or (self._cls, owner) in self._unit.writes:
-            return None
-        row = self._db._rows.get((self._cls, owner))  # noqa: SLF001
-        return None if row is None else row.entity  # type: ignore[return-value]
+            if key[0] is not self._cls or row is None:
+                continue
+            for held_system, value in self._catalog.external_ids(row.entity):
+                if held_system == system and value in wanted:
+                    found[value] = row.entity  # type: ignore[assignment]
+        stored = self._db._rows  # noqa: SLF001
+        for value in wanted - found.keys():
+            owner = self._db._external.get((self._cls, system, value))  # noqa: SLF001
+            if owner is None or (self._cls, owner) in self._unit.writes:
+                continue
+            row = stored.get((self._cls, owner))
+            if row is not None:
+                found[value] = row.entity  # type: ignore[assignment]
+        return found
 
     def history(self, entity_id: UUID) -> list[FieldHistoryEntry]:
         """Every recorded field change of the entity, oldest first."""
@@ -408,6 +421,28 @@ class MemoryRepository(RepositoryBase[_E]):
         self._check_external_ids(entity)
         self._stage(entity.id, _Row(entity), seen=None)
         self._record_created(entity, actor)
+
+    def add_many(self, entities: Iterable[_E], *, actor: UserId | None = None) -> None:
+        """Store new entities together; all or nothing (see `Repository.add_many`)."""
+        self._unit.ensure_writable()
+        batch = self._new_batch(entities)
+        for entity in batch:
+            if self._row(entity.id) is not None:
+                raise AlreadyExists(self._cls.entity_type, "id", entity.id)
+        claims: dict[str, list[str]] = {}
+        for entity in batch:
+            for system, value in self._catalog.external_ids(entity):
+                claims.setdefault(system, []).append(value)
+        for system, values in claims.items():
+            taken = self.find_by_external_ids(system, values)
+            if taken:
+                value = min(taken)
+                raise AlreadyExists(
+                    self._cls.entity_type, f"external id {system}", value
+                )
+        for entity in batch:
+            self._stage(entity.id, _Row(entity), seen=None)
+        self._unit.record_many(self._created_event(e, actor) for e in batch)
 
     def update(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new version; the stored one must be at ``entity.version - 1``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -54,7 +54,9 @@ if TYPE_CHECKING:
 __all__ = ["SqlRepository"]
 
 _E = TypeVar("_E", bound=Entity)
-_COMMON = frozenset({"id", "version", "created_at", "updated_at"})
+_T = TypeVar("_T")
+_CHUNK = 500
+"""Values per ``IN (...)``: well under SQLite's and PostgreSQL's bind limits."""
 
 
 def _condition(column: Any, condition: Condition) -> ColumnElement[bool]:
@@ -146,8 +148,7 @@ class SqlRepository(RepositoryBase[_E]):
         """Return the entities in the order asked; `NotFound` names any missing."""
         ids = list(entity_ids)
         found: dict[UUID, Any] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in _chunks(ids):
             rows = self._connection.execute(
                 select(self._table.c.id, self._table.c.data).where(
                     self._table.c.id.in_(chunk), self._table.c.archived_at.is_(None)
@@ -236,17 +237,30 @@ class SqlRepository(RepositoryBase[_E]):
         return [self._load(row.data) for row in self._connection.execute(statement)]
 
     def find_by_external_id(self, system: str, value: str) -> _E | None:
-        """The entity known as ``value`` in another ``system``, if any."""
+        """
+        The entity known as ``value`` in another ``system``, if any.
+
+        Archived entities are found too: they keep their external ids taken.
+        """
+        return self.find_by_external_ids(system, [value]).get(value)
+
+    def find_by_external_ids(self, system: str, values: Iterable[str]) -> dict[str, _E]:
+        """The entities known by ``values`` in ``system``, keyed by value."""
         ids = EXTERNAL_IDS.c
-        statement = (
-            select(self._table.c.data)
-            .join(EXTERNAL_IDS, ids.entity_id == self._table.c.id)
-            .where(
-                ids.entity_type == self._type, ids.system == system, ids.value == value
+        found: dict[str, _E] = {}
+        for chunk in _chunks(sorted(set(values))):
+            statement = (
+                select(ids.value, self._table.c.data)
+                .join(EXTERNAL_IDS, ids.entity_id == self._table.c.id)
+                .where(
+                    ids.entity_type == self._type,
+                    ids.system == system,
+                    ids.value.in_(chunk),
+                )
             )
-        )
-        row = self._connection.execute(statement).first()
-        return None if row is None else self._load(row.data)
+            for row in self._connection.execute(statement):
+                found[row.value] = self._load(row.data)
+        return found
 
     def history(self, entity_id: UUID) -> list[FieldHistoryEntry]:
         """Every recorded field change of the entity, oldest first."""
@@ -319,14 +333,68 @@ class SqlRepository(RepositoryBase[_E]):
 
     def add(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new entity; `AlreadyExists` if its id or an external id is taken."""
+        self.add_many([entity], actor=actor)
+
+    def add_many(self, entities: Iterable[_E], *, actor: UserId | None = None) -> None:
+        """Store new entities together; all or nothing (see `Repository.add_many`)."""
         self._unit.ensure_writable()
-        self._check_type(entity)
-        if self._select_row(entity.id) is not None:
-            raise AlreadyExists(self._type, "id", entity.id)
-        self._check_external_ids(entity)
-        self._connection.execute(insert(self._table).values(**self._columns(entity)))
-        self._write_lookups(entity)
-        self._record_created(entity, actor)
+        batch = self._new_batch(entities)
+        if not batch:
+            return
+        self._check_free(batch)
+        rows = [self._columns(entity) for entity in batch]
+        points = [
+            {"entity_type": self._type, "entity_id": entity.id, "kind": k, "value": v}
+            for entity in batch
+            for k, v in self._catalog.contact_points(entity)
+        ]
+        external = [
+            {"entity_type": self._type, "system": s, "value": v, "entity_id": entity.id}
+            for entity in batch
+            for s, v in self._catalog.external_ids(entity)
+        ]
+        connection = self._connection
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(self._table), rows)
+                if points:
+                    connection.execute(insert(CONTACT_POINTS), points)
+                if external:
+                    connection.execute(insert(EXTERNAL_IDS), external)
+        except IntegrityError:
+            # Another transaction took an id or external id since _check_free.
+            raise AlreadyExists(
+                self._type, "id or external id", "taken by a concurrent transaction"
+            ) from None
+        self._unit.record_many(self._created_event(e, actor) for e in batch)
+
+    def _check_free(self, batch: Sequence[_E]) -> None:
+        """Refuse a batch whose ids or external ids are already stored."""
+        table = self._table
+        for chunk in _chunks([entity.id for entity in batch]):
+            taken = self._connection.execute(
+                select(table.c.id).where(table.c.id.in_(chunk)).order_by(table.c.id)
+            ).scalar()
+            if taken is not None:
+                raise AlreadyExists(self._type, "id", taken)
+        claims: dict[str, list[str]] = {}
+        for entity in batch:
+            for system, value in self._catalog.external_ids(entity):
+                claims.setdefault(system, []).append(value)
+        ids = EXTERNAL_IDS.c
+        for system, values in sorted(claims.items()):
+            for values_chunk in _chunks(sorted(values)):
+                held = self._connection.execute(
+                    select(ids.value)
+                    .where(
+                        ids.entity_type == self._type,
+                        ids.system == system,
+                        ids.value.in_(values_chunk),
+                    )
+                    .order_by(ids.value)
+                ).scalar()
+                if held is not None:
+                    raise AlreadyExists(self._type, f"external id {system}", held)
 
     def update(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new version; the stored one must be at ``entity.version - 1``."""
@@ -422,6 +490,12 @@ class SqlRepository(RepositoryBase[_E]):
         if result.rowcount != 1:
             raise NotFound(self._type, entity_id)
         self._record_restored(entity_id, at=at, actor=actor)
+
+
+def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``values`` in slices small enough for one ``IN (...)`` on every dialect."""
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
 
 
 def _ordering(keys: Sequence[tuple[Any, bool]]) -> list[Any]:
