@@ -22,6 +22,7 @@ a lock makes commits atomic across threads.
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -87,6 +88,7 @@ class MemoryDatabase:
         self._external: dict[tuple[type[Entity], str, str], UUID] = {}
         self._history: list[FieldHistoryEntry] = []
         self._outbox: list[OutboxMessage] = []
+        self._message_ids = itertools.count(1)
         self._published: set[int] = set()
 
     def unit_of_work(self, *, readonly: bool = False) -> MemoryUnitOfWork:
@@ -117,19 +119,9 @@ class MemoryDatabase:
                     self._rows[key] = row
                     self._index(key, row)
             self._history.extend(unit.new_history)
-            start = len(self._outbox) + 1
-            for number, record in enumerate(unit.new_events, start=start):
-                event_type, entity_type, entity_id, at, payload = record
-                self._outbox.append(
-                    OutboxMessage(
-                        id=number,
-                        event_type=event_type,
-                        entity_type=entity_type,
-                        entity_id=entity_id,
-                        at=at,
-                        payload=payload,
-                    )
-                )
+            self._outbox.extend(unit.new_events)
+            # Ids are taken when events are recorded; units commit in any order.
+            self._outbox.sort(key=_message_id)
             self._published.update(unit.new_published)
 
     def _check_external_ids(self, unit: MemoryUnitOfWork) -> None:
@@ -179,9 +171,7 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         self.writes: dict[_Key, _Row | None] = {}
         self.seen_rows: dict[_Key, _Row | None] = {}
         self.new_history: list[FieldHistoryEntry] = []
-        self.new_events: list[
-            tuple[str, str | None, Any, datetime, dict[str, Any]]
-        ] = []
+        self.new_events: list[OutboxMessage] = []
         self.new_published: set[int] = set()
         self._repositories: dict[type[Entity], MemoryRepository[Any]] = {}
 
@@ -198,7 +188,21 @@ class MemoryUnitOfWork(UnitOfWorkBase):
     def record(self, event: Any) -> None:
         """Add a domain event to the outbox, stored when the unit commits."""
         self.ensure_writable()
-        self.new_events.append(event_record(event, self.database.converter))
+        event_type, entity_type, entity_id, at, payload = event_record(
+            event, self.database.converter
+        )
+        with self.database._lock:  # noqa: SLF001 - ids are taken like a SQL sequence's
+            number = next(self.database._message_ids)  # noqa: SLF001
+        self.new_events.append(
+            OutboxMessage(
+                id=number,
+                event_type=event_type,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                at=at,
+                payload=payload,
+            )
+        )
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
         """Outbox messages not yet published, oldest first."""
@@ -206,7 +210,12 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         if bad_limit is not None:
             raise ValidationError([bad_limit])
         published = self.database._published | self.new_published  # noqa: SLF001
-        pending = (m for m in self.database._outbox if m.id not in published)  # noqa: SLF001
+        messages = heapq.merge(
+            self.database._outbox,  # noqa: SLF001
+            self.new_events,
+            key=_message_id,
+        )
+        pending = (m for m in messages if m.id not in published)
         return list(itertools.islice(pending, limit))
 
     def mark_published(self, message_ids: Iterable[int], *, at: datetime) -> None:
@@ -498,6 +507,10 @@ class MemoryRepository(RepositoryBase[_E]):
             raise NotFound(self._cls.entity_type, entity_id)
         self._stage(entity_id, attrs.evolve(row, archived_at=None), seen=row)
         self._record_restored(entity_id, at=at, actor=actor)
+
+
+def _message_id(message: OutboxMessage) -> int:
+    return message.id
 
 
 def _holds(value: Any, condition: Condition) -> bool:

@@ -1902,6 +1902,19 @@ class RepositoryContract:
             message.payload,
         )
 
+    def test_a_unit_sees_its_own_events_before_commit(self, database: Database) -> None:
+        """Pending messages include the unit's own; their ids stay the same."""
+        first, second = _build(Person), _build(Person, at=_at(1))
+        _store(database, first)
+        with database.unit_of_work() as uow:
+            uow.people.add(second)
+            before = [(m.id, m.entity_id) for m in uow.pending_messages()]
+            uow.commit()
+        with database.unit_of_work() as uow:
+            after = [(m.id, m.entity_id) for m in uow.pending_messages()]
+        assert [first.id, second.id] == [entity_id for _, entity_id in before]
+        assert before == after
+
     @pytest.mark.parametrize("event", [object(), {"at": _T0}, _T0])
     def test_record_refuses_what_is_not_an_event(
         self, database: Database, event: object
