@@ -12,6 +12,7 @@ import pytest
 PUBLIC_MODULES = [
     "crmkit",
     "crmkit.clock",
+    "crmkit.dedup",
     "crmkit.errors",
     "crmkit.ids",
     "crmkit.io",
