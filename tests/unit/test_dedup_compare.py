@@ -102,3 +102,9 @@ def test_vectorised_over_many_pairs_and_threads():
     assert 0 == len(compare(Comparator.EXACT, [], []))
     with pytest.raises(ValueError, match="2 left values but 1 right"):
         compare(Comparator.EXACT, ["a", "b"], ["a"])
+
+
+def test_name_scores_initials_just_below_a_full_match():
+    """J for Jonathan is likely the same name, but less sure than the name itself."""
+    assert 0.92 == _one(Comparator.NAME, "j", "jonathan")
+    assert _one(Comparator.NAME, "m", "jonathan") < 0.5

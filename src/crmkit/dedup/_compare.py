@@ -21,12 +21,14 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 from crmkit.dedup._phonetic import english_code, french_code
 from crmkit.dedup._tables import Tables
 
-__all__ = ["Comparator", "compare"]
+__all__ = ["Comparator", "Texts", "compare"]
 
 Scores = npt.NDArray[np.float64]
 Values = npt.NDArray[np.object_]
+Texts = Sequence[str] | Values
 _Scorer = Callable[..., float]
 _PHONE_TAIL: Final = 8
+_INITIAL_SCORE: Final = 0.92
 
 
 class Comparator(enum.StrEnum):
@@ -52,8 +54,8 @@ class Comparator(enum.StrEnum):
 
 def compare(
     comparator: Comparator,
-    left: Sequence[str],
-    right: Sequence[str],
+    left: Texts,
+    right: Texts,
     *,
     tables: Tables | None = None,
     scale: float = 1.0,
@@ -151,11 +153,14 @@ def _phonetic(code: Callable[[str], str]) -> Callable[..., Scores]:
 def _name(
     left: Values, right: Values, tables: Tables, _s: float, workers: int
 ) -> Scores:
-    """Jaro-Winkler, raised to 1 for variants (Bob/Robert) and initials (J/John)."""
+    """Jaro-Winkler; 1 for variants (Bob/Robert), 0.92 or more for initials (J/John)."""
     scores = _pairwise(JaroWinkler.normalized_similarity, left, right, workers)
+    initials = _initials(left, right)
     for i in np.flatnonzero(scores < 1.0):
         if _same_name(left[i], right[i], tables):
             scores[i] = 1.0
+        elif initials[i]:
+            scores[i] = max(scores[i], _INITIAL_SCORE)
     return scores
 
 
