@@ -11,6 +11,7 @@ import click
 
 from crmkit import __version__
 from crmkit.cli._db import db, init
+from crmkit.cli._dedup import dedup
 from crmkit.cli._demo import demo
 from crmkit.cli._io import export, import_
 
@@ -28,3 +29,4 @@ main.add_command(db)
 main.add_command(demo)
 main.add_command(import_)
 main.add_command(export)
+main.add_command(dedup)
