@@ -10,13 +10,11 @@ from crmkit.dedup import contact_config
 
 COLUMNS = "id,first_name,last_name,email,phone,company,street,city,postal_code,country"
 HEADER = COLUMNS + ",notes\n"
+_AT = "12 bd Saint-Michel,Paris,75005,FR"
 ROWS = [
-    "1,Robert,Dupont,bob.dupont@acme.fr,06 12 34 56 78,ACME SA,12 bd Saint-Michel,"
-    + "Paris,75005,FR,x\n",
-    "2,Bob,DUPONT,Bob.Dupont@ACME.fr,+33 6 12 34 56 78,Acme,12 boulevard St Michel,"
-    + "PARIS,75005,FR,y\n",
-    "3,Marie,Dupont,marie@gmail.com,06 12 34 56 78,,12 bd Saint-Michel,"
-    + "Paris,75005,FR,\n",
+    f"1,Robert,Dupont,bob.dupont@acme.fr,06 12 34 56 78,ACME SA,{_AT},x\n",
+    f"2,Bob,DUPONT,Bob.Dupont@ACME.fr,+33 6 12 34 56 78,Acme,{_AT},y\n",
+    f"3,Marie,Dupont,marie@gmail.com,06 12 34 56 78,,{_AT},\n",
     "4,Alice,Martin,alice@martin.fr,,,,,,,\n",
 ]
 
