@@ -27,6 +27,7 @@ from crmkit.dedup._explain import FieldEvidence, PairExplanation
 from crmkit.dedup._metrics import PairwiseScores, blocking_recall, pairwise_scores
 from crmkit.dedup._normalize import FieldKind, Normalizer, PlusTags
 from crmkit.dedup._phonetic import english_code, french_code
+from crmkit.dedup._synthetic import SyntheticContacts, synthetic_contacts
 from crmkit.dedup._tables import EmailProvider, Tables
 from crmkit.dedup._training import train_model
 
@@ -52,6 +53,7 @@ __all__ = [
     "PairwiseScores",
     "PlusTags",
     "RuleGroup",
+    "SyntheticContacts",
     "Tables",
     "blocking_recall",
     "compare",
@@ -62,6 +64,7 @@ __all__ = [
     "lead_config",
     "organization_config",
     "pairwise_scores",
+    "synthetic_contacts",
     "train_model",
 ]
 

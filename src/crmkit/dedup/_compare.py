@@ -29,6 +29,7 @@ Texts = Sequence[str] | Values
 _Scorer = Callable[..., float]
 _PHONE_TAIL: Final = 8
 _INITIAL_SCORE: Final = 0.92
+_SHORT_NAME: Final = 3
 
 
 class Comparator(enum.StrEnum):
@@ -129,22 +130,45 @@ def _token_set(
     return _pairwise(fuzz.token_set_ratio, left, right, workers) / 100.0
 
 
+def _by_distinct_pairs(
+    left: Values, right: Values, score: Callable[[str, str], float]
+) -> Scores:
+    """Apply a Python scorer once per distinct pair of values, not once per pair."""
+    if len(left) == 0:
+        return np.zeros(0)
+    values, codes = np.unique(
+        np.concatenate([left, right]).astype(str), return_inverse=True
+    )
+    width = len(values)
+    keys = codes[: len(left)].astype(np.int64) * width + codes[len(left) :]
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    table = np.fromiter(
+        (
+            score(str(values[k // width]), str(values[k % width]))
+            for k in distinct.tolist()
+        ),
+        dtype=np.float64,
+        count=len(distinct),
+    )
+    result: Scores = table[inverse]
+    return result
+
+
+def _is_initials(a: str, b: str) -> float:
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    initials = "".join(word[0] for word in long_.split() if word)
+    return float(a == b or (bool(short) and short in (initials, long_[:1])))
+
+
 def _initials(left: Values, right: Values, *_: object) -> Scores:
     """1 when equal, or when one is the other's initials (``j`` / ``jonathan``)."""
-    out = np.zeros(len(left))
-    for i, (a, b) in enumerate(zip(left, right, strict=True)):
-        short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-        initials = "".join(word[0] for word in long_.split() if word)
-        out[i] = float(a == b or (bool(short) and short in (initials, long_[:1])))
-    return out
+    return _by_distinct_pairs(left, right, _is_initials)
 
 
 def _phonetic(code: Callable[[str], str]) -> Callable[..., Scores]:
     def score(left: Values, right: Values, *_: object) -> Scores:
-        return np.fromiter(
-            (code(a) == code(b) != "" for a, b in zip(left, right, strict=True)),
-            dtype=np.float64,
-            count=len(left),
+        return _by_distinct_pairs(
+            left, right, lambda a, b: float(code(a) == code(b) != "")
         )
 
     return score
@@ -155,13 +179,36 @@ def _name(
 ) -> Scores:
     """Jaro-Winkler; 1 for variants (Bob/Robert), 0.92 or more for initials (J/John)."""
     scores = _pairwise(JaroWinkler.normalized_similarity, left, right, workers)
-    initials = _initials(left, right)
-    for i in np.flatnonzero(scores < 1.0):
-        if _same_name(left[i], right[i], tables):
-            scores[i] = 1.0
-        elif initials[i]:
-            scores[i] = max(scores[i], _INITIAL_SCORE)
+    unsure = np.flatnonzero((scores < 1.0) & _may_vary(left, right, tables))
+    if len(unsure):
+
+        def variant(a: str, b: str) -> float:
+            if _same_name(a, b, tables):
+                return 1.0
+            return _INITIAL_SCORE if _is_initials(a, b) else 0.0
+
+        scores[unsure] = np.maximum(
+            scores[unsure], _by_distinct_pairs(left[unsure], right[unsure], variant)
+        )
     return scores
+
+
+def _may_vary(left: Values, right: Values, tables: Tables) -> npt.NDArray[np.bool_]:
+    """Pairs that may be variants or initials: both known or compound, or one short."""
+    if len(left) == 0:
+        return np.zeros(0, dtype=bool)
+    values, codes = np.unique(
+        np.concatenate([left, right]).astype(str), return_inverse=True
+    )
+    known = np.fromiter(
+        (bool(tables.given_name_groups(v)) or " " in v for v in values.tolist()),
+        dtype=bool,
+        count=len(values),
+    )
+    short = np.char.str_len(values) <= _SHORT_NAME
+    lc, rc = codes[: len(left)], codes[len(left) :]
+    result: npt.NDArray[np.bool_] = (known[lc] & known[rc]) | short[lc] | short[rc]
+    return result
 
 
 def _same_name(a: str, b: str, tables: Tables) -> bool:
@@ -208,13 +255,13 @@ def _phone(left: Values, right: Values, _t: Tables, _s: float, workers: int) -> 
 
 def _closeness(values: Callable[[str], float]) -> Callable[..., Scores]:
     def score(left: Values, right: Values, _t: Tables, scale: float, _w: int) -> Scores:
-        out = np.full(len(left), np.nan)
-        for i, (a, b) in enumerate(zip(left, right, strict=True)):
+        def close(a: str, b: str) -> float:
             try:
-                out[i] = max(0.0, 1.0 - abs(values(a) - values(b)) / scale)
+                return max(0.0, 1.0 - abs(values(a) - values(b)) / scale)
             except ValueError:
-                out[i] = float(a == b)
-        return out
+                return float(a == b)
+
+        return _by_distinct_pairs(left, right, close)
 
     return score
 

@@ -23,7 +23,6 @@ from crmkit.dedup._config import (
 from crmkit.dedup._defaults import contact_config
 from crmkit.dedup._explain import FieldEvidence, PairExplanation
 from crmkit.dedup._model import (
-    estimate_u,
     levels_of,
     match_weights,
     probability,
@@ -41,7 +40,6 @@ Indices = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 _MIN_TRAINING_RECORDS: Final = 500
-_U_SAMPLE: Final = 200_000
 _SWAP_MARGIN: Final = 0.3
 _SWAP_MIN: Final = 1.7
 
@@ -223,17 +221,17 @@ class _Scorer:
         scored = self.score(left, right)
         return scored.probability, scored.matched, scored.veto >= 0
 
-    def train(self, size: int, left: Indices, right: Indices) -> None:
-        """Re-estimate u on random pairs, then m and the prior by EM on candidates."""
-        rng = np.random.default_rng(0)
-        count = min(_U_SAMPLE, size * (size - 1) // 2)
-        a = rng.integers(0, size, count)
-        b = rng.integers(0, size, count)
-        keep = a != b
-        random_levels = self.levels(a[keep].astype(np.int64), b[keep].astype(np.int64))
-        u = estimate_u(self.config.comparisons, random_levels)
-        start = FellegiSunter(m=self.model.m, u=u, prior=self.model.prior)
-        self.model = train_em(start, self.config.comparisons, self.levels(left, right))
+    def train(self, left: Indices, right: Indices) -> None:
+        """
+        Re-estimate m, u and the prior by EM over the candidate pairs.
+
+        u is learnt among candidates, not random pairs: candidates that are not
+        matches still agree more than random pairs do (a household shares its
+        address), and those are the pairs that get scored.
+        """
+        self.model = train_em(
+            self.model, self.config.comparisons, self.levels(left, right), update_u=True
+        )
 
     def reason(self, scored: _Scored, i: int) -> str:
         """The decision on pair ``i`` in words."""
@@ -479,7 +477,7 @@ def find_duplicates(
         workers=workers,
     )
     if config.train and len(records) >= _MIN_TRAINING_RECORDS:
-        scorer.train(len(records), left, right)
+        scorer.train(left, right)
     scored = scorer.score(left, right)
     labels, split = cluster(
         len(records),

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from crmkit.dedup._compare import Texts
 from crmkit.dedup._config import Comparison, FellegiSunter
 
-__all__ = ["estimate_u", "levels_of", "match_weights", "train_em", "train_labelled"]
+__all__ = ["levels_of", "match_weights", "train_em", "train_labelled"]
 
 Levels = npt.NDArray[np.int8]
 Floats = npt.NDArray[np.float64]
@@ -97,13 +97,6 @@ def _level_shares(
     return tuple(shares)
 
 
-def estimate_u(
-    comparisons: Sequence[Comparison], levels: Levels
-) -> tuple[tuple[float, ...], ...]:
-    """Estimate u: the level shares among random pairs (nearly all non-matches)."""
-    return _level_shares(comparisons, levels, np.ones(len(levels)))
-
-
 def train_em(
     model: FellegiSunter,
     comparisons: Sequence[Comparison],
@@ -111,19 +104,21 @@ def train_em(
     *,
     iterations: int = 25,
     tolerance: float = 1e-5,
+    update_u: bool = False,
 ) -> FellegiSunter:
     """
-    Re-estimate m and the prior by expectation-maximisation, u held fixed.
+    Re-estimate m, the prior and (with ``update_u``) u by expectation-maximisation.
 
     Identical comparison vectors are counted once, so each iteration costs the
     number of distinct patterns, not of pairs.
 
     Args:
-        model: The starting point (its u stays as is).
+        model: The starting point.
         comparisons: The comparisons, in the model's order.
         levels: Candidate pairs by comparisons, as `levels_of` gives.
         iterations: At most this many rounds.
         tolerance: Stop when no m moves by more than this.
+        update_u: Learn u from the pairs too, instead of keeping the model's.
     """
     if len(levels) == 0:
         return model
@@ -134,6 +129,11 @@ def train_em(
         posterior = probability(weights.sum(axis=1) + prior)
         expected = posterior * counts
         m = _level_shares(comparisons, patterns, expected)
+        u = (
+            _level_shares(comparisons, patterns, (1 - posterior) * counts)
+            if update_u
+            else current.u
+        )
         share = float(expected.sum() / counts.sum())
         prior_next = min(max(share, 1e-4), 0.9999)
         moved = max(
@@ -141,7 +141,7 @@ def train_em(
             for old, new in zip(current.m, m, strict=True)
             for a, b in zip(old, new, strict=True)
         )
-        current = FellegiSunter(m=m, u=current.u, prior=prior_next)
+        current = FellegiSunter(m=m, u=u, prior=prior_next)
         if moved < tolerance:
             break
     return current

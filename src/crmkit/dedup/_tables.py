@@ -12,7 +12,7 @@ import attrs
 
 from crmkit.dedup._text import fold
 
-__all__ = ["EmailProvider", "Tables"]
+__all__ = ["EmailProvider", "Tables", "data_text"]
 
 
 @attrs.frozen
@@ -33,8 +33,13 @@ class EmailProvider:
     plus_tags: bool
 
 
+def data_text(name: str) -> str:
+    """The text of a file shipped in ``crmkit/dedup/data``."""
+    return resources.files("crmkit.dedup").joinpath("data", name).read_text("utf-8")
+
+
 def _rows(name: str) -> Iterator[list[str]]:
-    text = resources.files("crmkit.dedup").joinpath("data", name).read_text("utf-8")
+    text = data_text(name)
     lines = (line for line in text.splitlines() if line and not line.startswith("#"))
     yield from csv.reader(lines)
 

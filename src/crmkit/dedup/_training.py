@@ -25,9 +25,9 @@ def train_model(
     """
     A copy of ``config`` whose model is trained on ``records``, used as is after.
 
-    Without labels, u comes from random pairs and m and the prior from EM over
-    the candidate pairs; with labelled pairs ``(id, id, same)``, m and u are the
-    level shares among the matches and the non-matches.
+    Without labels, m, u and the prior come from EM over the candidate pairs;
+    with labelled pairs ``(id, id, same)``, m and u are the level shares among
+    the matches and the non-matches.
 
     Raises:
         ValidationError: Records without ids, or ids used twice.
@@ -38,7 +38,7 @@ def train_model(
         records, config, id_field=id_field, threshold=None, tables=None, workers=1
     )
     if labelled_pairs is None:
-        scorer.train(len(ids), left, right)
+        scorer.train(left, right)
         return attrs.evolve(config, model=scorer.model, train=False)
     index = {record_id: i for i, record_id in enumerate(ids)}
     lefts, rights, same = [], [], []
