@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Final
 
 import attrs
@@ -65,13 +66,13 @@ def key_values(
     key: BlockingKey, columns: Mapping[str, Texts], tables: Tables
 ) -> list[str]:
     """Each record's value of a key; ``""`` where a part is blank."""
-    parts = [
-        [
-            _transform(part.transform, tables)(v) if v else ""
-            for v in columns[part.field]
-        ]
-        for part in key.parts
-    ]
+    parts = []
+    for part in key.parts:
+        transform = _transform(part.transform, tables)
+        distinct = {v: transform(v) if v else "" for v in set(columns[part.field])}
+        parts.append([distinct[v] for v in columns[part.field]])
+    if len(parts) == 1:
+        return parts[0]
     values = []
     for pieces in zip(*parts, strict=True):
         if not all(pieces):
@@ -104,16 +105,18 @@ def candidate_pairs(
         for index, value in enumerate(values):
             if value:
                 blocks.setdefault(value, []).append(index)
+        twos: list[int] = []
         pairs: list[Indices] = []
         too_big: list[tuple[str, int]] = []
         for value, members in blocks.items():
-            if len(members) < 2:  # noqa: PLR2004 (a pair needs two)
-                continue
-            if len(members) > max_block_size:
+            if len(members) == 2:  # noqa: PLR2004 (the common case, without numpy)
+                twos.append(members[0] * size + members[1])
+            elif len(members) > max_block_size:
                 too_big.append((value.replace("\x1f", " "), len(members)))
-                continue
-            pairs.append(_pair_codes(np.asarray(members, dtype=np.int64), size))
-        joined = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
+            elif len(members) > 2:  # noqa: PLR2004 (a pair needs two)
+                pairs.append(_pair_codes(np.asarray(members, dtype=np.int64), size))
+        pairs.append(np.asarray(twos, dtype=np.int64))
+        joined = np.concatenate(pairs)
         by_key[key.name] = len(joined)
         codes.append(joined)
         if too_big:
@@ -124,7 +127,13 @@ def candidate_pairs(
     return left.astype(np.int64), right.astype(np.int64), report
 
 
+@cache
+def _upper(count: int) -> tuple[Indices, Indices]:
+    i, j = np.triu_indices(count, k=1)
+    return i.astype(np.int64), j.astype(np.int64)
+
+
 def _pair_codes(members: Indices, size: int) -> Indices:
-    i, j = np.triu_indices(len(members), k=1)
+    i, j = _upper(len(members))
     codes: Indices = members[i] * size + members[j]
     return codes

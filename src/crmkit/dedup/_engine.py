@@ -399,13 +399,11 @@ def prepare(
     normalizer = Normalizer(
         tables=tables, default_region=config.region, plus_tags=config.plus_tags
     )
-    columns = {
-        f.name: np.asarray(
-            [normalizer.normalize(f.kind, _text(r.get(f.name))) for r in records],
-            dtype=object,
-        )
-        for f in config.fields
-    }
+    columns = {}
+    for f in config.fields:
+        raw = [_text(r.get(f.name)) for r in records]
+        distinct = {v: normalizer.normalize(f.kind, v) for v in set(raw)}
+        columns[f.name] = np.asarray([distinct[v] for v in raw], dtype=object)
     left, right, report = candidate_pairs(
         config.blocking, columns, tables=tables, max_block_size=config.max_block_size
     )

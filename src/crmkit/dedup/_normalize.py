@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Final
 
 import attrs
+import phonenumbers
 
 from crmkit.dedup._tables import Tables
 from crmkit.dedup._text import fold
@@ -131,7 +132,7 @@ class Normalizer:
         return f"{local}@{domain}"
 
     def phone(self, value: str) -> str:
-        """E.164 in the default region; digits only if it is not a valid number."""
+        """E.164 in the default region; digits only if it cannot be read."""
         return _phone(value, self.default_region)
 
     def company(self, value: str) -> str:
@@ -211,8 +212,38 @@ def _join_initials(tokens: list[str]) -> list[str]:
     return out
 
 
+_SEPARATORS: Final = re.compile(r"[\s.\-/()]+")
+_PLAIN: Final = re.compile(r"\+?\d{6,15}")
+
+
+@lru_cache(maxsize=None)
+def _trunk_prefix_dropped(region: str) -> str | None:
+    """The country code of a region whose national numbers start with a 0 it drops."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.national_prefix != "0":
+        return None
+    return str(metadata.country_code)
+
+
 @lru_cache(maxsize=65536)
 def _phone(value: str, region: str | None) -> str:
+    """
+    E.164 for a typed number; digits only when it cannot be read.
+
+    Plain numbers (``+33612345678``, ``0033...``, ``06 12 34 56 78`` in a region
+    whose trunk prefix is 0) are rewritten directly; anything else goes through
+    `PhoneNumber.parse`. The number is not checked for validity: two records with
+    the same mistyped number still share it.
+    """
+    compact = _SEPARATORS.sub("", value.replace("(0)", ""))
+    if _PLAIN.fullmatch(compact):
+        if compact.startswith("+"):
+            return compact
+        if compact.startswith("00"):
+            return "+" + compact[2:]
+        country = _trunk_prefix_dropped(region) if region else None
+        if country is not None and compact.startswith("0"):
+            return f"+{country}{compact[1:]}"
     try:
         return PhoneNumber.parse(value, region=region).e164
     except ValidationError:

@@ -1,0 +1,263 @@
+"""
+Find duplicate contacts: crmkit against splink (DuckDB) and recordlinkage.
+
+The data is `crmkit.dedup.synthetic_contacts` (French and English contacts with
+nicknames, typos, swapped names, dropped accents, phone formats, legal forms,
+street abbreviations, blanked fields, upper case; and households, colleagues and
+namesakes as hard negatives), generated once per size with a fixed seed and given
+to every tool in the same run. Each tool runs in its own forked process, so its
+peak RSS (``ru_maxrss``, data included) is its own.
+
+- crmkit: ``find_duplicates(records)`` with the default contact configuration,
+  untuned (it trains its model on the data by EM);
+- splink: DuckDB backend, the configuration of its deduplication tutorial
+  adapted to these columns (``NameComparison`` on names, ``EmailComparison``,
+  exact phone and postcode, Jaro-Winkler on street and company, exact city with
+  term frequencies; blocking on names, email, phone and last name + postcode;
+  prior from deterministic rules, u by random sampling, m by EM), clustered at 0.9;
+- recordlinkage: blocking on last name, email and phone (union), Jaro-Winkler
+  0.85 on names, exact email, phone and postcode, Levenshtein 0.85 on street,
+  classified by its unsupervised ``ECMClassifier``, clustered by connected
+  components.
+
+The peers get the raw text lower-cased and trimmed, with phones as digits only;
+crmkit gets the raw text. Scores are pairwise precision, recall and F1 against the
+true people.
+
+Run from the repository root (bench extra installed)::
+
+    .venv/bin/python benchmarks/bench_dedup.py --sizes 10000 [--tools crmkit,splink]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import multiprocessing
+import platform
+import re
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from crmkit.dedup import find_duplicates, pairwise_scores, synthetic_contacts
+
+FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "street",
+    "city",
+    "postal_code",
+)
+SEED = 20261122
+Clusters = dict[str, str]
+
+
+def _clean(records: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
+    """Light cleaning for the peers: lower case, trimmed, phone digits, blank None."""
+    rows = []
+    for record in records:
+        row: dict[str, Any] = {"unique_id": record["id"]}
+        for field in FIELDS:
+            value = record.get(field, "").strip().lower()
+            if field == "phone":
+                value = re.sub(r"\D", "", value)
+            row[field] = value or None
+        rows.append(row)
+    return rows
+
+
+def _components(ids: Sequence[str], pairs: Sequence[tuple[str, str]]) -> Clusters:
+    parent = {i: i for i in ids}
+
+    def find(item: str) -> str:
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {i: find(i) for i in ids}
+
+
+def run_crmkit(records: Sequence[dict[str, str]]) -> Clusters:
+    result = find_duplicates(records)
+    return dict(zip(result.ids, result.cluster_ids, strict=True))
+
+
+def run_splink(records: Sequence[dict[str, str]]) -> Clusters:
+    import pandas as pd  # noqa: PLC0415 (a peer's dependency, loaded in its process)
+    import splink.comparison_library as cl  # noqa: PLC0415
+    from splink import Linker, SettingsCreator, block_on  # noqa: PLC0415
+    from splink.backends.duckdb import DuckDBAPI  # noqa: PLC0415
+
+    frame = pd.DataFrame(_clean(records))
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            cl.NameComparison("first_name"),
+            cl.NameComparison("last_name"),
+            cl.EmailComparison("email"),
+            cl.ExactMatch("phone"),
+            cl.JaroWinklerAtThresholds("street"),
+            cl.JaroWinklerAtThresholds("company"),
+            cl.ExactMatch("city").configure(term_frequency_adjustments=True),
+            cl.ExactMatch("postal_code"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("first_name", "last_name"),
+            block_on("email"),
+            block_on("phone"),
+            block_on("last_name", "postal_code"),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
+    db_api = DuckDBAPI()
+    linker = Linker(db_api.register(frame), settings, log_level="ERROR")
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("first_name", "last_name", "email"), block_on("phone", "last_name")],
+        recall=0.7,
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("first_name", "last_name")
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("phone")
+    )
+    predictions = linker.inference.predict(threshold_match_probability=0.5)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, 0.9
+    ).as_pandas_dataframe()
+    found = dict(
+        zip(
+            clusters["unique_id"].astype(str),
+            clusters["cluster_id"].astype(str),
+            strict=True,
+        )
+    )
+    return {r["id"]: found.get(r["id"], r["id"]) for r in records}
+
+
+def run_recordlinkage(records: Sequence[dict[str, str]]) -> Clusters:
+    import pandas as pd  # noqa: PLC0415 (a peer's dependency, loaded in its process)
+    import recordlinkage as rl  # noqa: PLC0415
+
+    frame = pd.DataFrame(_clean(records)).set_index("unique_id")
+    indexer = rl.Index()
+    indexer.block("last_name")
+    indexer.block("email")
+    indexer.block("phone")
+    candidates = indexer.index(frame)
+    compare = rl.Compare()
+    compare.string("first_name", "first_name", method="jarowinkler", threshold=0.85)
+    compare.string("last_name", "last_name", method="jarowinkler", threshold=0.85)
+    compare.exact("email", "email")
+    compare.exact("phone", "phone")
+    compare.exact("postal_code", "postal_code")
+    compare.string("street", "street", method="levenshtein", threshold=0.85)
+    features = compare.compute(candidates, frame)
+    matches = rl.ECMClassifier(binarize=0.5).fit_predict(features)
+    pairs = [(str(a), str(b)) for a, b in matches]
+    return _components([r["id"] for r in records], pairs)
+
+
+TOOLS: dict[str, Callable[[Sequence[dict[str, str]]], Clusters]] = {
+    "crmkit": run_crmkit,
+    "splink": run_splink,
+    "recordlinkage": run_recordlinkage,
+}
+_DATA: list[dict[str, str]] = []
+
+
+def _child(tool: str, queue: Any) -> None:
+    start = time.perf_counter()
+    try:
+        clusters = TOOLS[tool](_DATA)
+    except Exception as error:  # noqa: BLE001 (report a peer's failure, keep the run)
+        queue.put((tool, None, 0.0, 0, f"{type(error).__name__}: {error}"))
+        return
+    elapsed = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    queue.put((tool, clusters, elapsed, peak_kib, ""))
+
+
+def _versions() -> str:
+    names = ("rapidfuzz", "numpy", "splink", "duckdb", "recordlinkage", "pandas")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return ", ".join(found)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes", default="10000", help="comma-separated record counts"
+    )
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated")
+    parser.add_argument("--seed", type=int, default=SEED)
+    args = parser.parse_args()
+    console = Console(width=100)
+    console.print(
+        f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
+        f"{multiprocessing.cpu_count()} cores; {_versions()}"
+    )
+    context = multiprocessing.get_context("fork")
+    for size in (int(s) for s in args.sizes.split(",")):
+        data = synthetic_contacts(size, seed=args.seed)
+        _DATA[:] = data.records
+        people = len(set(data.truth.values()))
+        table = Table(title=f"{size:,} records, {people:,} people (seed {args.seed})")
+        for column in (
+            "tool",
+            "time s",
+            "peak RSS MiB",
+            "precision",
+            "recall",
+            "F1",
+            "time / crmkit",
+        ):
+            table.add_column(column, justify="right")
+        base_time = None
+        for tool in args.tools.split(","):
+            queue = context.Queue()
+            process = context.Process(target=_child, args=(tool, queue))
+            process.start()
+            name, clusters, elapsed, peak_kib, error = queue.get()
+            process.join()
+            if clusters is None:
+                table.add_row(name, "failed", "", "", "", "", error[:40])
+                continue
+            scores = pairwise_scores(clusters, data.truth)
+            base_time = elapsed if name == "crmkit" else base_time
+            ratio = f"{elapsed / base_time:.1f}x" if base_time else ""
+            table.add_row(
+                name,
+                f"{elapsed:.1f}",
+                f"{peak_kib / 1024:.0f}",
+                f"{scores.precision:.4f}",
+                f"{scores.recall:.4f}",
+                f"{scores.f1:.4f}",
+                ratio,
+            )
+        console.print(table)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
