@@ -214,7 +214,8 @@ def main() -> None:
     args = parser.parse_args()
     console = Console(width=100)
     console.print(
-        f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}, "
         f"{multiprocessing.cpu_count()} cores; {_versions()}"
     )
     context = multiprocessing.get_context("fork")
