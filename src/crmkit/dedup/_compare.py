@@ -21,10 +21,55 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 from crmkit.dedup._phonetic import english_code, french_code
 from crmkit.dedup._tables import Tables
 
-__all__ = ["Comparator", "Texts", "compare"]
+__all__ = ["Coded", "Comparator", "Texts", "compare"]
 
 Scores = npt.NDArray[np.float64]
 Values = npt.NDArray[np.object_]
+Indices = npt.NDArray[np.int64]
+Coded = tuple[Sequence[str], Indices, Indices]
+
+
+class _Batch:
+    """The pairs one comparator scores, with what it may need."""
+
+    def __init__(
+        self,
+        left: Values,
+        right: Values,
+        tables: Tables,
+        scale: float,
+        workers: int,
+        codes: Coded | None,
+    ) -> None:
+        self.left = left
+        self.right = right
+        self.tables = tables
+        self.scale = scale
+        self.workers = workers
+        self._codes = codes
+
+    def coded(self) -> Coded:
+        """Distinct values and each side's indices into them (found once)."""
+        if self._codes is None:
+            self._codes = _factorize(self.left, self.right)
+        return self._codes
+
+    def subset(self, rows: Indices) -> _Batch:
+        """The same batch restricted to some pairs."""
+        codes = None
+        if self._codes is not None:
+            vocabulary, left_codes, right_codes = self._codes
+            codes = (vocabulary, left_codes[rows], right_codes[rows])
+        return _Batch(
+            self.left[rows],
+            self.right[rows],
+            self.tables,
+            self.scale,
+            self.workers,
+            codes,
+        )
+
+
 Texts = Sequence[str] | Values
 _Scorer = Callable[..., float]
 _PHONE_TAIL: Final = 8
@@ -61,6 +106,7 @@ def compare(
     tables: Tables | None = None,
     scale: float = 1.0,
     workers: int = 1,
+    codes: Coded | None = None,
 ) -> Scores:
     """
     Score each pair ``(left[i], right[i])`` with one comparator.
@@ -76,6 +122,9 @@ def compare(
         scale: For `NUMBER` and `DATE`, the difference (in units or days) at
             which the score reaches 0.
         workers: Threads rapidfuzz may use (``-1``: all cores).
+        codes: The same pairs as indices into a shared list of distinct values
+            (``(vocabulary, left_codes, right_codes)``), when the caller has them:
+            comparators that work per distinct pair then skip finding them.
 
     Returns:
         One score per pair in [0, 1], NaN where either value is blank.
@@ -87,9 +136,8 @@ def compare(
     blank = (lefts == "") | (rights == "")
     if len(lefts) == 0:
         return np.zeros(0)
-    scores = _COMPARATORS[comparator](
-        lefts, rights, tables or Tables.default(), scale, workers
-    )
+    batch = _Batch(lefts, rights, tables or Tables.default(), scale, workers, codes)
+    scores = _COMPARATORS[comparator](batch)
     scores[blank] = np.nan
     return scores
 
@@ -107,46 +155,50 @@ def _pairwise(
     return scores
 
 
-def _exact(left: Values, right: Values, *_: object) -> Scores:
-    equal: npt.NDArray[np.bool_] = left == right
+def _exact(batch: _Batch) -> Scores:
+    equal: npt.NDArray[np.bool_] = batch.left == batch.right
     return equal.astype(np.float64)
 
 
-def _jaro_winkler(
-    left: Values, right: Values, _t: Tables, _s: float, workers: int
-) -> Scores:
-    return _pairwise(JaroWinkler.normalized_similarity, left, right, workers)
-
-
-def _levenshtein(
-    left: Values, right: Values, _t: Tables, _s: float, workers: int
-) -> Scores:
-    return _pairwise(Levenshtein.normalized_similarity, left, right, workers)
-
-
-def _token_set(
-    left: Values, right: Values, _t: Tables, _s: float, workers: int
-) -> Scores:
-    return _pairwise(fuzz.token_set_ratio, left, right, workers) / 100.0
-
-
-def _by_distinct_pairs(
-    left: Values, right: Values, score: Callable[[str, str], float]
-) -> Scores:
-    """Apply a Python scorer once per distinct pair of values, not once per pair."""
-    if len(left) == 0:
-        return np.zeros(0)
-    values, codes = np.unique(
-        np.concatenate([left, right]).astype(str), return_inverse=True
+def _jaro_winkler(batch: _Batch) -> Scores:
+    return _pairwise(
+        JaroWinkler.normalized_similarity, batch.left, batch.right, batch.workers
     )
+
+
+def _levenshtein(batch: _Batch) -> Scores:
+    return _pairwise(
+        Levenshtein.normalized_similarity, batch.left, batch.right, batch.workers
+    )
+
+
+def _token_set(batch: _Batch) -> Scores:
+    return (
+        _pairwise(fuzz.token_set_ratio, batch.left, batch.right, batch.workers) / 100.0
+    )
+
+
+def _factorize(left: Values, right: Values) -> tuple[list[str], Indices, Indices]:
+    """Distinct values, and each side's values as indices into them."""
+    lookup: dict[str, int] = {}
+    size = len(left)
+    codes = np.fromiter(
+        (lookup.setdefault(v, len(lookup)) for side in (left, right) for v in side),
+        dtype=np.int64,
+        count=2 * size,
+    )
+    return list(lookup), codes[:size], codes[size:]
+
+
+def _by_distinct_pairs(batch: _Batch, score: Callable[[str, str], float]) -> Scores:
+    """Apply a Python scorer once per distinct pair of values, not once per pair."""
+    if len(batch.left) == 0:
+        return np.zeros(0)
+    values, left_codes, right_codes = batch.coded()
     width = len(values)
-    keys = codes[: len(left)].astype(np.int64) * width + codes[len(left) :]
-    distinct, inverse = np.unique(keys, return_inverse=True)
+    distinct, inverse = np.unique(left_codes * width + right_codes, return_inverse=True)
     table = np.fromiter(
-        (
-            score(str(values[k // width]), str(values[k % width]))
-            for k in distinct.tolist()
-        ),
+        (score(values[k // width], values[k % width]) for k in distinct.tolist()),
         dtype=np.float64,
         count=len(distinct),
     )
@@ -160,26 +212,25 @@ def _is_initials(a: str, b: str) -> float:
     return float(a == b or (bool(short) and short in (initials, long_[:1])))
 
 
-def _initials(left: Values, right: Values, *_: object) -> Scores:
+def _initials(batch: _Batch) -> Scores:
     """1 when equal, or when one is the other's initials (``j`` / ``jonathan``)."""
-    return _by_distinct_pairs(left, right, _is_initials)
+    return _by_distinct_pairs(batch, _is_initials)
 
 
-def _phonetic(code: Callable[[str], str]) -> Callable[..., Scores]:
-    def score(left: Values, right: Values, *_: object) -> Scores:
-        return _by_distinct_pairs(
-            left, right, lambda a, b: float(code(a) == code(b) != "")
-        )
+def _phonetic(code: Callable[[str], str]) -> Callable[[_Batch], Scores]:
+    def score(batch: _Batch) -> Scores:
+        return _by_distinct_pairs(batch, lambda a, b: float(code(a) == code(b) != ""))
 
     return score
 
 
-def _name(
-    left: Values, right: Values, tables: Tables, _s: float, workers: int
-) -> Scores:
+def _name(batch: _Batch) -> Scores:
     """Jaro-Winkler; 1 for variants (Bob/Robert), 0.92 or more for initials (J/John)."""
-    scores = _pairwise(JaroWinkler.normalized_similarity, left, right, workers)
-    unsure = np.flatnonzero((scores < 1.0) & _may_vary(left, right, tables))
+    tables = batch.tables
+    scores = _pairwise(
+        JaroWinkler.normalized_similarity, batch.left, batch.right, batch.workers
+    )
+    unsure = np.flatnonzero((scores < 1.0) & _may_vary(batch))
     if len(unsure):
 
         def variant(a: str, b: str) -> float:
@@ -188,27 +239,38 @@ def _name(
             return _INITIAL_SCORE if _is_initials(a, b) else 0.0
 
         scores[unsure] = np.maximum(
-            scores[unsure], _by_distinct_pairs(left[unsure], right[unsure], variant)
+            scores[unsure], _by_distinct_pairs(batch.subset(unsure), variant)
         )
     return scores
 
 
-def _may_vary(left: Values, right: Values, tables: Tables) -> npt.NDArray[np.bool_]:
+def _may_vary(batch: _Batch) -> npt.NDArray[np.bool_]:
     """Pairs that may be variants or initials: both known or compound, or one short."""
-    if len(left) == 0:
+    if len(batch.left) == 0:
         return np.zeros(0, dtype=bool)
-    values, codes = np.unique(
-        np.concatenate([left, right]).astype(str), return_inverse=True
+    values, lc, rc = batch.coded()
+    tables = batch.tables
+    known = _per_value(
+        values, lc, rc, lambda v: bool(tables.given_name_groups(v)) or " " in v
     )
-    known = np.fromiter(
-        (bool(tables.given_name_groups(v)) or " " in v for v in values.tolist()),
-        dtype=bool,
-        count=len(values),
-    )
-    short = np.char.str_len(values) <= _SHORT_NAME
-    lc, rc = codes[: len(left)], codes[len(left) :]
+    short = _per_value(values, lc, rc, lambda v: len(v) <= _SHORT_NAME)
     result: npt.NDArray[np.bool_] = (known[lc] & known[rc]) | short[lc] | short[rc]
     return result
+
+
+def _per_value(
+    values: Sequence[str],
+    left_codes: Indices,
+    right_codes: Indices,
+    test: Callable[[str], bool],
+) -> npt.NDArray[np.bool_]:
+    """``test`` of each value the pairs use, by index into ``values``."""
+    used = np.unique(np.concatenate([left_codes, right_codes]))
+    flags = np.zeros(len(values), dtype=bool)
+    flags[used] = np.fromiter(
+        (test(values[k]) for k in used.tolist()), dtype=bool, count=len(used)
+    )
+    return flags
 
 
 def _same_name(a: str, b: str, tables: Tables) -> bool:
@@ -221,26 +283,28 @@ def _same_name(a: str, b: str, tables: Tables) -> bool:
     )
 
 
-def _email(left: Values, right: Values, _t: Tables, _s: float, workers: int) -> Scores:
+def _email(batch: _Batch) -> Scores:
     """Exact 1; else local parts by edit similarity, weighed by the domain."""
-    split_l = [v.rpartition("@") for v in left]
-    split_r = [v.rpartition("@") for v in right]
+    values, lc, rc = batch.coded()
+    used = np.unique(np.concatenate([lc, rc]))
+    parts = {k: values[k].rpartition("@") for k in used.tolist()}
     local = _pairwise(
         Levenshtein.normalized_similarity,
-        [s[0] for s in split_l],
-        [s[0] for s in split_r],
-        workers,
+        [parts[k][0] for k in lc.tolist()],
+        [parts[k][0] for k in rc.tolist()],
+        batch.workers,
     )
-    same_domain = np.fromiter(
-        (a[2] == b[2] for a, b in zip(split_l, split_r, strict=True)),
-        dtype=bool,
-        count=len(left),
-    )
+    domain_code = {domain: i for i, domain in enumerate({p[2] for p in parts.values()})}
+    domains = np.zeros(len(values), dtype=np.int64)
+    for k, part in parts.items():
+        domains[k] = domain_code[part[2]]
+    same_domain = domains[lc] == domains[rc]
     return np.where(same_domain, 0.2 + 0.8 * local, 0.8 * local)
 
 
-def _phone(left: Values, right: Values, _t: Tables, _s: float, workers: int) -> Scores:
+def _phone(batch: _Batch) -> Scores:
     """Exact 1; same last eight digits 0.9; else edit similarity, halved."""
+    left, right = batch.left, batch.right
     tails_equal = np.fromiter(
         (
             a[-_PHONE_TAIL:] == b[-_PHONE_TAIL:]
@@ -249,19 +313,21 @@ def _phone(left: Values, right: Values, _t: Tables, _s: float, workers: int) -> 
         dtype=bool,
         count=len(left),
     )
-    similar = _pairwise(Levenshtein.normalized_similarity, left, right, workers) / 2
+    similar = (
+        _pairwise(Levenshtein.normalized_similarity, left, right, batch.workers) / 2
+    )
     return np.where(left == right, 1.0, np.where(tails_equal, 0.9, similar))
 
 
-def _closeness(values: Callable[[str], float]) -> Callable[..., Scores]:
-    def score(left: Values, right: Values, _t: Tables, scale: float, _w: int) -> Scores:
+def _closeness(values: Callable[[str], float]) -> Callable[[_Batch], Scores]:
+    def score(batch: _Batch) -> Scores:
         def close(a: str, b: str) -> float:
             try:
-                return max(0.0, 1.0 - abs(values(a) - values(b)) / scale)
+                return max(0.0, 1.0 - abs(values(a) - values(b)) / batch.scale)
             except ValueError:
                 return float(a == b)
 
-        return _by_distinct_pairs(left, right, close)
+        return _by_distinct_pairs(batch, close)
 
     return score
 
@@ -270,7 +336,7 @@ def _days(text: str) -> float:
     return float(date.fromisoformat(text).toordinal())
 
 
-_COMPARATORS: Final[dict[Comparator, Callable[..., Scores]]] = {
+_COMPARATORS: Final[dict[Comparator, Callable[[_Batch], Scores]]] = {
     Comparator.EXACT: _exact,
     Comparator.JARO_WINKLER: _jaro_winkler,
     Comparator.LEVENSHTEIN: _levenshtein,

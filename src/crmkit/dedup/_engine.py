@@ -62,46 +62,50 @@ class _Scored:
 class _Sides:
     """The left and right values of a batch of pairs, and their scores so far."""
 
-    def __init__(
-        self,
-        lefts: dict[str, npt.NDArray[np.object_]],
-        rights: dict[str, npt.NDArray[np.object_]],
-        tables: Tables,
-        workers: int,
-    ) -> None:
-        self.lefts = lefts
-        self.rights = rights
-        self.tables = tables
-        self.workers = workers
-        self.size = len(next(iter(lefts.values()), ()))
+    def __init__(self, scorer: _Scorer, left: Indices, right: Indices) -> None:
+        self.lefts = {name: column[left] for name, column in scorer.columns.items()}
+        self.rights = {name: column[right] for name, column in scorer.columns.items()}
+        self.left_codes = {name: codes[left] for name, codes in scorer.codes.items()}
+        self.right_codes = {name: codes[right] for name, codes in scorer.codes.items()}
+        self.vocabulary = scorer.vocabulary
+        self.tables = scorer.tables
+        self.workers = scorer.workers
+        self.size = len(left)
         self.swapped: Bools = np.zeros(self.size, dtype=bool)
         self.cache: dict[tuple[str, Comparator], Floats] = {}
+
+    def _compare(
+        self, comparator: Comparator, left: str, right: str, scale: float = 1.0
+    ) -> Floats:
+        return compare(
+            comparator,
+            self.lefts[left],
+            self.rights[right],
+            tables=self.tables,
+            scale=scale,
+            workers=self.workers,
+            codes=(self.vocabulary, self.left_codes[left], self.right_codes[right]),
+        )
 
     def score(self, field: str, comparator: Comparator, scale: float = 1.0) -> Floats:
         """Scores of one field by one comparator, computed once."""
         key = (field, comparator)
         if key not in self.cache:
-            self.cache[key] = compare(
-                comparator,
-                self.lefts[field],
-                self.rights[field],
-                tables=self.tables,
-                scale=scale,
-                workers=self.workers,
-            )
+            self.cache[key] = self._compare(comparator, field, field, scale)
         return self.cache[key]
 
     def crossed(self, left_field: str, right_field: str) -> Floats:
         """Name scores of one side's field against the other side's other field."""
-        return np.nan_to_num(
-            compare(
-                Comparator.NAME,
-                self.lefts[left_field],
-                self.rights[right_field],
-                tables=self.tables,
-                workers=self.workers,
-            )
-        )
+        return np.nan_to_num(self._compare(Comparator.NAME, left_field, right_field))
+
+    def swap(self, given: str, family: str, where: Bools) -> None:
+        """Compare the right side's given and family names crossed where asked."""
+        self.swapped = where
+        for sides in (self.rights, self.right_codes):
+            g, f = sides[given].copy(), sides[family].copy()
+            sides[given] = np.where(where, f, g)
+            sides[family] = np.where(where, g, f)
+        self.cache.clear()
 
 
 def _holds(condition: Condition, scores: Floats) -> Bools:
@@ -142,6 +146,7 @@ class _Scorer:
     ) -> None:
         self.config = config
         self.columns = columns
+        self.vocabulary, self.codes = _encode(columns)
         self.tables = tables
         self.threshold = threshold
         self.workers = workers
@@ -153,20 +158,18 @@ class _Scorer:
         }
 
     def _sides(self, left: Indices, right: Indices) -> _Sides:
-        lefts = {name: column[left] for name, column in self.columns.items()}
-        rights = {name: column[right] for name, column in self.columns.items()}
-        sides = _Sides(lefts, rights, self.tables, self.workers)
+        sides = _Sides(self, left, right)
         if self.config.names:
             given, family = self.config.names
             crossed = sides.crossed(given, family) + sides.crossed(family, given)
             direct = np.nan_to_num(sides.score(given, Comparator.NAME)) + np.nan_to_num(
                 sides.score(family, Comparator.NAME)
             )
-            sides.swapped = (crossed > direct + _SWAP_MARGIN) & (crossed >= _SWAP_MIN)
-            g, f = rights[given].copy(), rights[family].copy()
-            rights[given] = np.where(sides.swapped, f, g)
-            rights[family] = np.where(sides.swapped, g, f)
-            sides.cache.clear()
+            sides.swap(
+                given,
+                family,
+                (crossed > direct + _SWAP_MARGIN) & (crossed >= _SWAP_MIN),
+            )
         return sides
 
     def levels(self, left: Indices, right: Indices) -> npt.NDArray[np.int8]:
@@ -192,7 +195,8 @@ class _Scorer:
                     sides.lefts[c.field],
                     sides.rights[c.field],
                     self.tf[c.field],
-                ) * (levels[:, k] == 0)
+                    levels[:, k] == 0,
+                )
         total = weights.sum(axis=1) + prior
         prob = probability(total)
         rule = _first_group(self.config.rules.groups, sides)
@@ -357,6 +361,22 @@ class DedupResult:
             np.asarray([index[right_id]], dtype=np.int64),
         )
         return self._scorer.explain(scored, 0, self.ids)
+
+
+def _encode(
+    columns: Mapping[str, npt.NDArray[np.object_]],
+) -> tuple[list[str], dict[str, Indices]]:
+    """One list of the distinct values of all columns, and each column as indices."""
+    lookup: dict[str, int] = {}
+    codes = {
+        name: np.fromiter(
+            (lookup.setdefault(v, len(lookup)) for v in column),
+            dtype=np.int64,
+            count=len(column),
+        )
+        for name, column in columns.items()
+    }
+    return list(lookup), codes
 
 
 def _read_ids(

@@ -58,15 +58,25 @@ def match_weights(model: FellegiSunter, levels: Levels) -> tuple[Floats, Floats]
 
 
 def tf_adjustment(
-    u_exact: float, left: Texts, right: Texts, tf: Mapping[str, float]
+    u_exact: float,
+    left: Texts,
+    right: Texts,
+    tf: Mapping[str, float],
+    agreeing: npt.NDArray[np.bool_],
 ) -> Floats:
     """Extra weight for an exact agreement on a rare value (less for a common one)."""
     out = np.zeros(len(left))
-    for i, (a, b) in enumerate(zip(left, right, strict=True)):
-        if a and a == b:
-            frequency = tf.get(a, 0.0)
-            if frequency > 0:
-                out[i] = np.clip(np.log2(u_exact / frequency), -_TF_CLIP, _TF_CLIP)
+    lefts = np.asarray(left, dtype=object)
+    candidates = np.flatnonzero(agreeing & (lefts == np.asarray(right, dtype=object)))
+    frequency = np.fromiter(
+        (tf.get(v, 0.0) for v in lefts[candidates]),
+        dtype=np.float64,
+        count=len(candidates),
+    )
+    known = frequency > 0
+    out[candidates[known]] = np.clip(
+        np.log2(u_exact / frequency[known]), -_TF_CLIP, _TF_CLIP
+    )
     return out
 
 
@@ -97,6 +107,16 @@ def _level_shares(
     return tuple(shares)
 
 
+def _patterns(levels: Levels) -> tuple[Levels, npt.NDArray[np.int64]]:
+    """The distinct rows of ``levels`` and how often each occurs."""
+    base = int(levels.max(initial=0)) + 2
+    keys = np.zeros(len(levels), dtype=np.int64)
+    for k in range(levels.shape[1]):
+        keys = keys * base + (levels[:, k].astype(np.int64) + 1)
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    return levels[first], counts
+
+
 def train_em(
     model: FellegiSunter,
     comparisons: Sequence[Comparison],
@@ -122,7 +142,7 @@ def train_em(
     """
     if len(levels) == 0:
         return model
-    patterns, counts = np.unique(levels, axis=0, return_counts=True)
+    patterns, counts = _patterns(levels)
     current = model
     for _ in range(iterations):
         weights, prior = match_weights(current, patterns)
