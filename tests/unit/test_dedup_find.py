@@ -8,6 +8,7 @@ from crmkit.dedup import (
     Comparator,
     KeyPart,
     Method,
+    Training,
     blocking_recall,
     contact_config,
     find_duplicates,
@@ -240,7 +241,7 @@ def test_train_model_from_labelled_pairs_and_unsupervised():
         records, contact_config(), labelled_pairs=[("a", "b", True), ("a", "c", False)]
     )
     assert 0.5 == trained.model.prior
-    assert not trained.train
+    assert Training.NONE == trained.training
     assert trained.model.m[0][0] > 0.99
     with pytest.raises(NotFound):
         train_model(records, contact_config(), labelled_pairs=[("a", "z", True)])

@@ -2,7 +2,15 @@
 
 from collections import Counter, defaultdict
 
-from crmkit.dedup import find_duplicates, pairwise_scores, synthetic_contacts
+import attrs
+
+from crmkit.dedup import (
+    Training,
+    contact_config,
+    find_duplicates,
+    pairwise_scores,
+    synthetic_contacts,
+)
 from crmkit.dedup._normalize import Normalizer
 
 
@@ -48,3 +56,18 @@ def test_default_configuration_is_accurate_on_it():
         dict(zip(result.ids, result.cluster_ids, strict=True)), data.truth
     )
     assert scores.f1 > 0.97
+
+
+def test_training_modes():
+    """Rules-bootstrapped training is the default; EM and none are there too."""
+    data = synthetic_contacts(800, seed=2)
+    config = contact_config()
+    assert Training.RULES == config.training
+    fitted = find_duplicates(data.records, config)
+    assert config.model != fitted.model
+    as_is = find_duplicates(data.records, attrs.evolve(config, training=Training.NONE))
+    assert config.model == as_is.model
+    em = find_duplicates(data.records, attrs.evolve(config, training=Training.EM))
+    assert em.model not in {config.model, fitted.model}
+    small = find_duplicates(data.records[:100], config)
+    assert config.model == small.model  # too few records to fit

@@ -20,6 +20,7 @@ from crmkit.dedup._config import (
     MatchingRules,
     Method,
     RuleGroup,
+    Training,
 )
 from crmkit.dedup._defaults import contact_config, lead_config, organization_config
 from crmkit.dedup._engine import DedupResult, find_duplicates
@@ -55,6 +56,7 @@ __all__ = [
     "RuleGroup",
     "SyntheticContacts",
     "Tables",
+    "Training",
     "blocking_recall",
     "compare",
     "contact_config",

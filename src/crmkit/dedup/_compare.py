@@ -36,6 +36,7 @@ class _Batch:
         self,
         left: Values,
         right: Values,
+        *,
         tables: Tables,
         scale: float,
         workers: int,
@@ -63,10 +64,10 @@ class _Batch:
         return _Batch(
             self.left[rows],
             self.right[rows],
-            self.tables,
-            self.scale,
-            self.workers,
-            codes,
+            tables=self.tables,
+            scale=self.scale,
+            workers=self.workers,
+            codes=codes,
         )
 
 
@@ -136,7 +137,14 @@ def compare(
     blank = (lefts == "") | (rights == "")
     if len(lefts) == 0:
         return np.zeros(0)
-    batch = _Batch(lefts, rights, tables or Tables.default(), scale, workers, codes)
+    batch = _Batch(
+        lefts,
+        rights,
+        tables=tables or Tables.default(),
+        scale=scale,
+        workers=workers,
+        codes=codes,
+    )
     scores = _COMPARATORS[comparator](batch)
     scores[blank] = np.nan
     return scores

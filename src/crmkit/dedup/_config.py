@@ -28,6 +28,7 @@ __all__ = [
     "MatchingRules",
     "Method",
     "RuleGroup",
+    "Training",
 ]
 
 
@@ -179,6 +180,29 @@ class BlockingKey:
     unordered: bool = False
 
 
+class Training(enum.StrEnum):
+    """
+    How `find_duplicates` fits the model to the data before scoring it.
+
+    - ``rules``: label the candidate pairs with the matching rules (a precise
+      but incomplete start), estimate m and u from those labels, then once more
+      from the pairs the model then matches (self-training); each share is
+      pulled towards the configured one, so a level the labels never show keeps
+      a share.
+    - ``em``: expectation-maximisation of m, u and the prior over the candidate
+      pairs, without labels. It can settle on the structure blocking put in the
+      candidates (pairs sharing a postcode) rather than on matches, so it is not
+      the default.
+    - ``none``: use the configured m and u as they are.
+
+    .. versionadded:: 0.1
+    """
+
+    RULES = "rules"
+    EM = "em"
+    NONE = "none"
+
+
 class Method(enum.StrEnum):
     """
     Which decides a match: the probabilistic model or the rules.
@@ -232,8 +256,7 @@ class DedupConfig:
         names: The given and family name fields, compared both ways round to
             catch swapped names; empty to turn that off.
         max_block_size: Blocks with more records are skipped (and reported).
-        train: Re-estimate the model on the data (u from random pairs, m and the
-            prior by EM) when there is enough of it.
+        training: How the model is fitted to the data (500 records or more).
         cohesion: In a cluster of three or more, two parts are joined only if
             their members' mean match probability reaches this.
         region: Phone region for numbers without ``+country``.
@@ -252,7 +275,7 @@ class DedupConfig:
     threshold: float = 0.9
     names: tuple[str, ...] = ()
     max_block_size: int = 100
-    train: bool = True
+    training: Training = Training.RULES
     cohesion: float = 0.5
     region: str | None = "FR"
     plus_tags: PlusTags = PlusTags.KNOWN

@@ -19,6 +19,7 @@ from crmkit.dedup._config import (
     FellegiSunter,
     Method,
     RuleGroup,
+    Training,
 )
 from crmkit.dedup._defaults import contact_config
 from crmkit.dedup._explain import FieldEvidence, PairExplanation
@@ -29,6 +30,7 @@ from crmkit.dedup._model import (
     term_frequencies,
     tf_adjustment,
     train_em,
+    train_pseudo_labelled,
 )
 from crmkit.dedup._normalize import Normalizer
 from crmkit.dedup._tables import Tables
@@ -225,16 +227,29 @@ class _Scorer:
         scored = self.score(left, right)
         return scored.probability, scored.matched, scored.veto >= 0
 
-    def train(self, left: Indices, right: Indices) -> None:
+    def train(self, left: Indices, right: Indices, training: Training) -> None:
         """
-        Re-estimate m, u and the prior by EM over the candidate pairs.
+        Fit m, u and the prior to the candidate pairs (see `Training`).
 
         u is learnt among candidates, not random pairs: candidates that are not
         matches still agree more than random pairs do (a household shares its
         address), and those are the pairs that get scored.
         """
-        self.model = train_em(
-            self.model, self.config.comparisons, self.levels(left, right), update_u=True
+        comparisons = self.config.comparisons
+        if training is Training.EM:
+            self.model = train_em(
+                self.model, comparisons, self.levels(left, right), update_u=True
+            )
+            return
+        scored = self.score(left, right)
+        if self.config.rules.groups:
+            labels = (scored.rule >= 0) & (scored.veto < 0)
+            self.model = train_pseudo_labelled(
+                self.model, comparisons, scored.levels, labels
+            )
+            scored = self.score(left, right)
+        self.model = train_pseudo_labelled(
+            self.model, self.config.comparisons, scored.levels, scored.matched
         )
 
     def reason(self, scored: _Scored, i: int) -> str:
@@ -494,8 +509,8 @@ def find_duplicates(
         tables=tables,
         workers=workers,
     )
-    if config.train and len(records) >= _MIN_TRAINING_RECORDS:
-        scorer.train(left, right)
+    if config.training is not Training.NONE and len(records) >= _MIN_TRAINING_RECORDS:
+        scorer.train(left, right, config.training)
     scored = scorer.score(left, right)
     labels, split = cluster(
         len(records),

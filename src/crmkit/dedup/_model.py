@@ -12,7 +12,13 @@ import numpy.typing as npt
 from crmkit.dedup._compare import Texts
 from crmkit.dedup._config import Comparison, FellegiSunter
 
-__all__ = ["levels_of", "match_weights", "train_em", "train_labelled"]
+__all__ = [
+    "levels_of",
+    "match_weights",
+    "train_em",
+    "train_labelled",
+    "train_pseudo_labelled",
+]
 
 Levels = npt.NDArray[np.int8]
 Floats = npt.NDArray[np.float64]
@@ -165,6 +171,45 @@ def train_em(
         if moved < tolerance:
             break
     return current
+
+
+def _smoothed(
+    comparisons: Sequence[Comparison],
+    levels: Levels,
+    start: tuple[tuple[float, ...], ...],
+    strength: float,
+) -> tuple[tuple[float, ...], ...]:
+    shares = []
+    for k, comparison in enumerate(comparisons):
+        column = levels[:, k]
+        counts = np.bincount(column[column >= 0], minlength=comparison.level_count)
+        mixed = (counts + strength * np.asarray(start[k])) / (counts.sum() + strength)
+        floored = np.maximum(mixed, _FLOOR)
+        shares.append(tuple(float(p) for p in floored / floored.sum()))
+    return tuple(shares)
+
+
+def train_pseudo_labelled(
+    model: FellegiSunter,
+    comparisons: Sequence[Comparison],
+    levels: Levels,
+    is_match: npt.NDArray[np.bool_],
+    *,
+    strength: float = 50.0,
+) -> FellegiSunter:
+    """
+    Estimate m and u from pairs labelled by rules, pulled towards the model's.
+
+    Each level share is ``(count + strength * start) / (total + strength)``, so
+    a level the labels never show keeps a share from the starting model.
+    """
+    if not is_match.any() or is_match.all():
+        return model
+    return FellegiSunter(
+        m=_smoothed(comparisons, levels[is_match], model.m, strength),
+        u=_smoothed(comparisons, levels[~is_match], model.u, strength),
+        prior=float(min(max(is_match.mean(), 1e-4), 0.9999)),
+    )
 
 
 def train_labelled(

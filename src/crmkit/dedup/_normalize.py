@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Final
 
 import attrs
@@ -216,7 +216,7 @@ _SEPARATORS: Final = re.compile(r"[\s.\-/()]+")
 _PLAIN: Final = re.compile(r"\+?\d{6,15}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _trunk_prefix_dropped(region: str) -> str | None:
     """The country code of a region whose national numbers start with a 0 it drops."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 import numpy as np
 
-from crmkit.dedup._config import DedupConfig
+from crmkit.dedup._config import DedupConfig, Training
 from crmkit.dedup._engine import prepare
 from crmkit.dedup._model import train_labelled
 from crmkit.errors import NotFound
@@ -25,8 +25,8 @@ def train_model(
     """
     A copy of ``config`` whose model is trained on ``records``, used as is after.
 
-    Without labels, m, u and the prior come from EM over the candidate pairs;
-    with labelled pairs ``(id, id, same)``, m and u are the level shares among
+    Without labels, the configuration's `Training` is used (rules when it says
+    none); with labelled pairs ``(id, id, same)``, m and u are the level shares among
     the matches and the non-matches.
 
     Raises:
@@ -38,8 +38,11 @@ def train_model(
         records, config, id_field=id_field, threshold=None, tables=None, workers=1
     )
     if labelled_pairs is None:
-        scorer.train(left, right)
-        return attrs.evolve(config, model=scorer.model, train=False)
+        training = (
+            Training.RULES if config.training is Training.NONE else config.training
+        )
+        scorer.train(left, right, training)
+        return attrs.evolve(config, model=scorer.model, training=Training.NONE)
     index = {record_id: i for i, record_id in enumerate(ids)}
     lefts, rights, same = [], [], []
     for a, b, is_match in labelled_pairs:
@@ -53,4 +56,4 @@ def train_model(
         np.asarray(lefts, dtype=np.int64), np.asarray(rights, dtype=np.int64)
     )
     model = train_labelled(config.comparisons, levels, np.asarray(same, dtype=bool))
-    return attrs.evolve(config, model=model, train=False)
+    return attrs.evolve(config, model=model, training=Training.NONE)
