@@ -5,7 +5,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit.dedup import Comparator, FieldKind, Normalizer, compare
+from crmkit.dedup import Comparator, FieldKind, Normalizer, compare, find_duplicates
 
 N = Normalizer()
 texts = st.text(
@@ -41,3 +41,28 @@ def test_normalising_twice_changes_nothing_for_text_kinds(value, kind):
     }:
         assert once == N.normalize(kind, once)
     assert once == once.strip()
+
+
+names = st.sampled_from(["Jean", "Jean-Pierre", "JP", "Marie", "Bob", "Robert", ""])
+surnames = st.sampled_from(["Dupont", "DUPONT", "Dupond", "Martin", ""])
+phones = st.sampled_from(["0612345678", "+33 6 12 34 56 78", "0698765432", ""])
+emails = st.sampled_from(["jp@acme.fr", "JP@ACME.FR", "marie@x.fr", ""])
+contacts = st.fixed_dictionaries(
+    {"first_name": names, "last_name": surnames, "phone": phones, "email": emails}
+)
+
+
+@given(rows=st.lists(contacts, max_size=12))
+def test_every_record_is_clustered_and_pairs_are_symmetric(rows):
+    """Each id gets a cluster named by a member; a pair scores the same both ways."""
+    records = [{"id": str(i), **row} for i, row in enumerate(rows)]
+    result = find_duplicates(records)
+    assert tuple(r["id"] for r in records) == result.ids
+    members = {}
+    for record_id, cluster_id in zip(result.ids, result.cluster_ids, strict=True):
+        members.setdefault(cluster_id, set()).add(record_id)
+    assert all(cluster_id in ids for cluster_id, ids in members.items())
+    for pair in result.pairs():
+        back = result.explain(pair.right_id, pair.left_id)
+        assert abs(pair.probability - back.probability) < 1e-9
+        assert pair.matched == back.matched
