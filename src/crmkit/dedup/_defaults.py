@@ -82,8 +82,12 @@ _PERSON_BLOCKING = (
         unordered=True,
     ),
     BlockingKey(
-        "last_name+postal_code",
-        (KeyPart("last_name", T.PHONETIC_FR), KeyPart("postal_code")),
+        "names+postal_code",
+        (
+            KeyPart("last_name", T.PHONETIC_FR),
+            KeyPart("first_name", T.FIRST_LETTER),
+            KeyPart("postal_code"),
+        ),
     ),
     BlockingKey(
         "first_name+postal_code+street",
