@@ -50,6 +50,7 @@ _SWAP_MIN: Final = 1.7
 class _Scored:
     left: Indices
     right: Indices
+    sides: _Sides
     swapped: Bools
     scores: dict[tuple[str, Comparator], Floats]
     levels: npt.NDArray[np.int8]
@@ -185,9 +186,16 @@ class _Scorer:
             levels[:, k] = levels_of(c, sides.score(c.field, c.comparator, c.scale))
         return levels
 
-    def score(self, left: Indices, right: Indices) -> _Scored:
-        """Everything about each pair: scores, levels, weights, decision."""
-        sides = self._sides(left, right)
+    def score(
+        self, left: Indices, right: Indices, sides: _Sides | None = None
+    ) -> _Scored:
+        """
+        Everything about each pair: scores, levels, weights, decision.
+
+        ``sides`` from an earlier call on the same pairs reuses its comparator
+        scores (only the model changed).
+        """
+        sides = sides or self._sides(left, right)
         levels = self._levels(sides)
         weights, prior = match_weights(self.model, levels)
         for k, c in enumerate(self.config.comparisons):
@@ -211,6 +219,7 @@ class _Scorer:
         return _Scored(
             left=left,
             right=right,
+            sides=sides,
             swapped=sides.swapped,
             scores=sides.cache,
             levels=levels,
@@ -227,7 +236,7 @@ class _Scorer:
         scored = self.score(left, right)
         return scored.probability, scored.matched, scored.veto >= 0
 
-    def train(self, left: Indices, right: Indices, training: Training) -> None:
+    def train(self, left: Indices, right: Indices, training: Training) -> _Sides:
         """
         Fit m, u and the prior to the candidate pairs (see `Training`).
 
@@ -236,21 +245,20 @@ class _Scorer:
         address), and those are the pairs that get scored.
         """
         comparisons = self.config.comparisons
-        if training is Training.EM:
-            self.model = train_em(
-                self.model, comparisons, self.levels(left, right), update_u=True
-            )
-            return
         scored = self.score(left, right)
+        if training is Training.EM:
+            self.model = train_em(self.model, comparisons, scored.levels, update_u=True)
+            return scored.sides
         if self.config.rules.groups:
             labels = (scored.rule >= 0) & (scored.veto < 0)
             self.model = train_pseudo_labelled(
                 self.model, comparisons, scored.levels, labels
             )
-            scored = self.score(left, right)
+            scored = self.score(left, right, scored.sides)
         self.model = train_pseudo_labelled(
-            self.model, self.config.comparisons, scored.levels, scored.matched
+            self.model, comparisons, scored.levels, scored.matched
         )
+        return scored.sides
 
     def reason(self, scored: _Scored, i: int) -> str:
         """The decision on pair ``i`` in words."""
@@ -509,9 +517,10 @@ def find_duplicates(
         tables=tables,
         workers=workers,
     )
+    sides = None
     if config.training is not Training.NONE and len(records) >= _MIN_TRAINING_RECORDS:
-        scorer.train(left, right, config.training)
-    scored = scorer.score(left, right)
+        sides = scorer.train(left, right, config.training)
+    scored = scorer.score(left, right, sides)
     labels, split = cluster(
         len(records),
         left[scored.matched],
