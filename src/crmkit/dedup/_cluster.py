@@ -74,6 +74,8 @@ def cluster(
         count = len(group) * (len(group) - 1) // 2
         window = slice(start, start + count)
         start += count
+        if matched[window].all():
+            continue  # every pair matches: nothing to split
         parts = _guarded(group, prob[window], matched[window], vetoed[window], cohesion)
         if len(set(parts.values())) > 1:
             split += 1

@@ -444,8 +444,8 @@ def prepare(
     )
     columns = {}
     for f in config.fields:
-        raw = [_text(r.get(f.name)) for r in records]
-        distinct = {v: normalizer.normalize(f.kind, v) for v in set(raw)}
+        raw = [r.get(f.name) for r in records]
+        distinct = {v: normalizer.normalize(f.kind, _text(v)) for v in set(raw)}
         columns[f.name] = np.asarray([distinct[v] for v in raw], dtype=object)
     left, right, report = candidate_pairs(
         config.blocking, columns, tables=tables, max_block_size=config.max_block_size
