@@ -62,24 +62,65 @@ def _transform(transform: KeyTransform, tables: Tables) -> Callable[[str], str]:
     return transforms[transform]
 
 
-def key_values(
+def key_codes(
     key: BlockingKey, columns: Mapping[str, Texts], tables: Tables
-) -> list[str]:
-    """Each record's value of a key; ``""`` where a part is blank."""
+) -> tuple[Indices, Callable[[int], str]]:
+    """
+    Each record's key as an integer (-1 where a part is blank).
+
+    Returns:
+        The integers, and a function giving a record's key as text.
+    """
+    lookup: dict[str, int] = {"": -1}
     parts = []
     for part in key.parts:
         transform = _transform(part.transform, tables)
-        distinct = {v: transform(v) if v else "" for v in set(columns[part.field])}
-        parts.append([distinct[v] for v in columns[part.field]])
-    if len(parts) == 1:
-        return parts[0]
-    values = []
-    for pieces in zip(*parts, strict=True):
-        if not all(pieces):
-            values.append("")
+        column = columns[part.field]
+        distinct = {
+            v: lookup.setdefault(transform(v) if v else "", len(lookup) - 1)
+            for v in set(column)
+        }
+        parts.append(np.fromiter((distinct[v] for v in column), np.int64, len(column)))
+    words = list(lookup)[1:]
+    stacked = np.stack(parts, axis=1)
+    blank = (stacked < 0).any(axis=1)
+    if key.unordered:
+        stacked.sort(axis=1)
+    combined = np.zeros(len(stacked), dtype=np.int64)
+    for column_codes in stacked.T:
+        # Re-numbered after each part, so the integers never overflow.
+        merged = combined * (len(words) + 1) + column_codes + 1
+        combined = np.unique(merged, return_inverse=True)[1].astype(np.int64)
+
+    def describe(record: int) -> str:
+        return " ".join(words[k] for k in stacked[record].tolist())
+
+    return np.where(blank, -1, combined).astype(np.int64), describe
+
+
+def _block_pairs(
+    keys: Indices, size: int, max_block_size: int
+) -> tuple[Indices, list[tuple[int, int]]]:
+    """Pair codes ``i * size + j`` in blocks; (a member, size) of those over the cap."""
+    members = np.flatnonzero(keys >= 0)
+    order = members[np.argsort(keys[members], kind="stable")]
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    lengths = np.diff(np.r_[starts, len(order)])
+    pairs = [np.zeros(0, dtype=np.int64)]
+    for length in np.unique(lengths).tolist():
+        if length < 2 or length > max_block_size:  # noqa: PLR2004 (a pair needs two)
             continue
-        values.append("\x1f".join(sorted(pieces) if key.unordered else pieces))
-    return values
+        first = starts[lengths == length]
+        block = order[first[:, None] + np.arange(length)]  # blocks by members, sorted
+        i, j = _upper(length)
+        pairs.append((block[:, i] * size + block[:, j]).ravel())
+    big = lengths > max_block_size
+    too_big = [
+        (int(member), int(n))
+        for member, n in zip(order[starts[big]], lengths[big], strict=True)
+    ]
+    return np.concatenate(pairs), too_big
 
 
 def candidate_pairs(
@@ -100,27 +141,13 @@ def candidate_pairs(
     by_key: dict[str, int] = {}
     skipped: dict[str, tuple[tuple[str, int], ...]] = {}
     for key in keys:
-        values = key_values(key, columns, tables)
-        blocks: dict[str, list[int]] = {}
-        for index, value in enumerate(values):
-            if value:
-                blocks.setdefault(value, []).append(index)
-        twos: list[int] = []
-        pairs: list[Indices] = []
-        too_big: list[tuple[str, int]] = []
-        for value, members in blocks.items():
-            if len(members) == 2:  # noqa: PLR2004 (the common case, without numpy)
-                twos.append(members[0] * size + members[1])
-            elif len(members) > max_block_size:
-                too_big.append((value.replace("\x1f", " "), len(members)))
-            elif len(members) > 2:  # noqa: PLR2004 (a pair needs two)
-                pairs.append(_pair_codes(np.asarray(members, dtype=np.int64), size))
-        pairs.append(np.asarray(twos, dtype=np.int64))
-        joined = np.concatenate(pairs)
-        by_key[key.name] = len(joined)
-        codes.append(joined)
+        record_keys, describe = key_codes(key, columns, tables)
+        pairs, too_big = _block_pairs(record_keys, size, max_block_size)
+        by_key[key.name] = len(pairs)
+        codes.append(pairs)
         if too_big:
-            skipped[key.name] = tuple(sorted(too_big, key=lambda b: -b[1])[:10])
+            largest = sorted(too_big, key=lambda b: -b[1])[:10]
+            skipped[key.name] = tuple((describe(member), n) for member, n in largest)
     union = np.unique(np.concatenate(codes)) if codes else np.zeros(0, dtype=np.int64)
     left, right = np.divmod(union, max(size, 1))
     report = BlockingReport(by_key, len(union), skipped)
@@ -131,9 +158,3 @@ def candidate_pairs(
 def _upper(count: int) -> tuple[Indices, Indices]:
     i, j = np.triu_indices(count, k=1)
     return i.astype(np.int64), j.astype(np.int64)
-
-
-def _pair_codes(members: Indices, size: int) -> Indices:
-    i, j = _upper(len(members))
-    codes: Indices = members[i] * size + members[j]
-    return codes
