@@ -138,3 +138,12 @@ def test_header_only_file_gives_an_empty_result(runner, tmp_path):
     result, out = _find(runner, tmp_path, HEADER)
     assert 0 == result.exit_code, result.output
     assert "id,cluster_id\n" == out.read_text()
+
+
+def test_help_states_the_file_contract(runner):
+    """crmkit --help lists dedup; dedup find --help names the columns."""
+    assert "dedup" in runner.invoke(main, ["--help"]).output
+    text = runner.invoke(main, ["dedup", "find", "--help"]).output
+    assert "id,first_name,last_name,email,phone,company," in text
+    for option in ("--out", "--rules", "--explain", "--threshold"):
+        assert option in text

@@ -96,12 +96,10 @@ def _write_clusters(path: Path, result: DedupResult) -> None:
 
 
 def _explained(result: DedupResult) -> Iterator[PairExplanation]:
-    for pair in result.pairs():
-        if (
-            pair.matched
-            or pair.probability >= _EXPLAIN_FROM
-            or pair.reason.startswith("veto")
-        ):
+    """Pairs from a probability of 0.5 up, then any matched below (rules)."""
+    yield from result.pairs(min_probability=_EXPLAIN_FROM)
+    for pair in result.pairs(matched_only=True):
+        if pair.probability < _EXPLAIN_FROM:
             yield pair
 
 
@@ -192,8 +190,9 @@ def find(  # noqa: PLR0917 (click passes options by name, one per option)
     street,city,postal_code,country (other columns are ignored, a missing one
     counts as blank). The output has id,cluster_id for every input id,
     singletons included; a cluster's id is the id of its first record.
-    --explain writes, for each pair matched, vetoed or with a probability of
-    0.5 or more, one row per compared field: values, score, level and weight.
+    --explain writes, for each pair matched or with a match probability of 0.5
+    or more (vetoed ones included), one row per compared field: values, score,
+    level and weight.
     """
     records, missing = _read_records(input_file)
     if missing:
