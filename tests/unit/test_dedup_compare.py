@@ -108,3 +108,10 @@ def test_name_scores_initials_just_below_a_full_match():
     """J for Jonathan is likely the same name, but less sure than the name itself."""
     assert 0.92 == _one(Comparator.NAME, "j", "jonathan")
     assert _one(Comparator.NAME, "m", "jonathan") < 0.5
+
+
+def test_the_initial_of_a_variant_counts():
+    """R. may be Bobby (a Robert); M. may not."""
+    assert 1.0 == _one(Comparator.INITIALS, "r", "bobby")
+    assert 0.92 == _one(Comparator.NAME, "r", "bobby")
+    assert 0.0 == _one(Comparator.INITIALS, "m", "bobby")

@@ -220,9 +220,27 @@ def _is_initials(a: str, b: str) -> float:
     return float(a == b or (bool(short) and short in (initials, long_[:1])))
 
 
+def _is_variant_initial(a: str, b: str, tables: Tables) -> float:
+    """Initials of the name or of one of its variants (``r`` / ``bobby``)."""
+    if _is_initials(a, b):
+        return 1.0
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) != 1:
+        return 0.0
+    groups = tables.given_name_groups(long_)
+    return float(
+        any(name[:1] == short for g in groups for name in tables.nickname_groups[g])
+    )
+
+
 def _initials(batch: _Batch) -> Scores:
-    """1 when equal, or when one is the other's initials (``j`` / ``jonathan``)."""
-    return _by_distinct_pairs(batch, _is_initials)
+    """
+    1 when equal, or when one is the other's initials (``j`` / ``jonathan``).
+
+    The initial of a variant counts: ``R.`` may be Bobby (Robert).
+    """
+    tables = batch.tables
+    return _by_distinct_pairs(batch, lambda a, b: _is_variant_initial(a, b, tables))
 
 
 def _phonetic(code: Callable[[str], str]) -> Callable[[_Batch], Scores]:
@@ -244,7 +262,7 @@ def _name(batch: _Batch) -> Scores:
         def variant(a: str, b: str) -> float:
             if _same_name(a, b, tables):
                 return 1.0
-            return _INITIAL_SCORE if _is_initials(a, b) else 0.0
+            return _INITIAL_SCORE if _is_variant_initial(a, b, tables) else 0.0
 
         scores[unsure] = np.maximum(
             scores[unsure], _by_distinct_pairs(batch.subset(unsure), variant)

@@ -529,6 +529,10 @@ def _base_person(
                 person[field] = home[field]
             if r.random() < 0.8:  # noqa: PLR2004 (most share the last name)
                 person["last_name"] = home["last_name"]
+            home_first = _strip_accents(home["first_name"]).lower()
+            while _strip_accents(person["first_name"]).lower() == home_first:
+                # Two people of one household do not share a first name.
+                person["first_name"] = r.choice(_FR_FIRST if french else _EN_FIRST)
             if person["email"].partition("@")[0] == home["email"].partition("@")[0]:
                 person["email"] = "x" + person["email"]
     elif records and r.random() < 0.035:  # noqa: PLR2004 (namesakes)
