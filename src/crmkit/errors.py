@@ -251,20 +251,43 @@ class TransitionNotAllowed(CrmError):  # noqa: N818 - python-statemachine's name
         stage: The state it is in.
         event: The transition that was asked for.
         requirement: Which requirement failed, in words.
+        target: The state it would have moved to, when known.
 
     .. versionadded:: 0.1
     """
 
     def __init__(
-        self, entity_id: object, stage: str, event: str, requirement: str
+        self,
+        entity_id: object,
+        stage: str,
+        event: str,
+        requirement: str,
+        *,
+        target: str | None = None,
     ) -> None:
         self.entity_id = entity_id
         self.stage = stage
         self.event = event
         self.requirement = requirement
+        self.target = target
+        to = "" if target is None else f" to {target!r}"
         super().__init__(
-            f"{entity_id}: cannot {event!r} from stage {stage!r}: {requirement}"
+            f"{entity_id}: cannot {event!r} from stage {stage!r}{to}: {requirement}"
         )
+
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., TransitionNotAllowed], tuple[object, ...]]:
+        return (
+            _restore_refusal,
+            (self.entity_id, self.stage, self.event, self.requirement, self.target),
+        )
+
+
+def _restore_refusal(
+    entity_id: object, stage: str, event: str, requirement: str, target: str | None
+) -> TransitionNotAllowed:
+    return TransitionNotAllowed(entity_id, stage, event, requirement, target=target)
 
 
 class AlreadyExists(CrmError):  # noqa: N818 - reads as "raise AlreadyExists"
