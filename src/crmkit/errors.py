@@ -187,14 +187,44 @@ class InvalidDefinition(CrmError, ValueError):  # noqa: N818 - python-statemachi
     Attributes:
         path: Where in the definition the problem is, such as ``"fields[2].choices"``.
         reason: What is wrong there.
+        file: The file the definition was read from, when it came from one.
+        line: The 1-based line of the problem in that file, when known.
+        column: The 1-based column, when known.
 
     .. versionadded:: 0.1
     """
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        reason: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"{path}: {reason}" if path else reason)
+        self.file = file
+        self.line = line
+        self.column = column
+        message = f"{path}: {reason}" if path else reason
+        if file is not None:
+            where = ":".join(str(part) for part in (file, line, column) if part)
+            message = f"{where}: {message}"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Callable[..., InvalidDefinition], tuple[object, ...]]:
+        return (
+            _restore_definition,
+            (self.path, self.reason, self.file, self.line, self.column),
+        )
+
+
+def _restore_definition(
+    path: str, reason: str, file: str | None, line: int | None, column: int | None
+) -> InvalidDefinition:
+    return InvalidDefinition(path, reason, file=file, line=line, column=column)
 
 
 class NotFound(CrmError, LookupError):  # noqa: N818 - reads as "raise NotFound"

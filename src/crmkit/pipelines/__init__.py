@@ -24,6 +24,12 @@ from crmkit.pipelines._guards import (
 )
 from crmkit.pipelines._history import StageHistory, StageVisit
 from crmkit.pipelines._lifecycle import Lifecycle, State, Transition
+from crmkit.pipelines._loading import (
+    definition_from_dict,
+    definition_to_dict,
+    load_definition,
+    loads_definition,
+)
 
 __all__ = [
     "ApprovalPresent",
@@ -45,6 +51,10 @@ __all__ = [
     "StateChanged",
     "Transition",
     "apply",
+    "definition_from_dict",
+    "definition_to_dict",
+    "load_definition",
+    "loads_definition",
 ]
 
 _public.publish(globals(), __all__)

@@ -13,7 +13,7 @@ import enum
 import math
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 _NO_APPROVALS: Final[frozenset[str]] = frozenset()
+_S = TypeVar("_S", bound=enum.StrEnum)
 
 
 class StageOutcome(enum.StrEnum):
@@ -77,6 +78,28 @@ def _items(value: Any) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def _choice(kind: type[_S], name: str, value: Any) -> _S:
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(member.value for member in kind)
+        raise InvalidDefinition(
+            name, f"unknown {name} {value!r} (one of: {known})"
+        ) from None
+
+
+def _category(value: Any) -> ForecastCategory:
+    return _choice(ForecastCategory, "forecast_category", value)
+
+
+def _outcome(value: Any) -> StageOutcome:
+    return _choice(StageOutcome, "outcome", value)
+
+
+def _lost_mode(value: Any) -> LostMode:
+    return _choice(LostMode, "lost_mode", value)
+
+
 def _moves(value: Any) -> tuple[str, ...] | None:
     return None if value is None else _tuple(value)
 
@@ -105,7 +128,8 @@ class Stage:
     name: str
     probability: float
     forecast_category: ForecastCategory = attrs.field(
-        default=ForecastCategory.PIPELINE, converter=ForecastCategory
+        default=ForecastCategory.PIPELINE,
+        converter=_category,
     )
     description: str = ""
     exit_criteria: str = ""
@@ -113,9 +137,7 @@ class Stage:
     guards: tuple[Guard, ...] = attrs.field(default=(), converter=_items)
     moves: tuple[str, ...] | None = attrs.field(default=None, converter=_moves)
     rotting_days: int | None = None
-    outcome: StageOutcome = attrs.field(
-        default=StageOutcome.OPEN, converter=StageOutcome
-    )
+    outcome: StageOutcome = attrs.field(default=StageOutcome.OPEN, converter=_outcome)
 
 
 @attrs.frozen(kw_only=True)
@@ -168,7 +190,7 @@ class DealPipeline:
     name: str
     stages: tuple[Stage, ...] = attrs.field(converter=_items)
     lost_reasons: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
-    lost_mode: LostMode = attrs.field(default=LostMode.STAGE, converter=LostMode)
+    lost_mode: LostMode = attrs.field(default=LostMode.STAGE, converter=_lost_mode)
     allow_backward: bool = True
     allow_skip: bool = True
     description: str = ""
