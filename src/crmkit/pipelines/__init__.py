@@ -7,6 +7,7 @@ move raises `crmkit.errors.TransitionNotAllowed` naming the requirement that fai
 """
 
 from crmkit import _public
+from crmkit.pipelines._batch import BatchHistory, BatchMoves, TransitionTable
 from crmkit.pipelines._deals import (
     DealPipeline,
     DealStatusChanged,
@@ -16,6 +17,15 @@ from crmkit.pipelines._deals import (
     StageOutcome,
 )
 from crmkit.pipelines._engine import EffectRaised, Moved, StateChanged, apply
+from crmkit.pipelines._forecast import (
+    ArrayForecast,
+    Forecast,
+    ForecastRow,
+    Period,
+    fiscal_period,
+    forecast,
+    forecast_arrays,
+)
 from crmkit.pipelines._guards import (
     ApprovalPresent,
     FieldCondition,
@@ -30,31 +40,57 @@ from crmkit.pipelines._loading import (
     load_definition,
     loads_definition,
 )
+from crmkit.pipelines._metrics import (
+    StageTimes,
+    cycle_length,
+    pipeline_velocity,
+    rotting_deals,
+    stage_conversion,
+    time_in_stage,
+    win_rate,
+)
 
 __all__ = [
     "ApprovalPresent",
+    "ArrayForecast",
+    "BatchHistory",
+    "BatchMoves",
     "DealPipeline",
     "DealStatusChanged",
     "EffectRaised",
     "FieldCondition",
+    "Forecast",
+    "ForecastRow",
     "Guard",
     "Lifecycle",
     "LostMode",
     "Moved",
+    "Period",
     "ProbabilityOverridden",
     "RequiredFields",
     "Stage",
     "StageHistory",
     "StageOutcome",
+    "StageTimes",
     "StageVisit",
     "State",
     "StateChanged",
     "Transition",
+    "TransitionTable",
     "apply",
+    "cycle_length",
     "definition_from_dict",
     "definition_to_dict",
+    "fiscal_period",
+    "forecast",
+    "forecast_arrays",
     "load_definition",
     "loads_definition",
+    "pipeline_velocity",
+    "rotting_deals",
+    "stage_conversion",
+    "time_in_stage",
+    "win_rate",
 ]
 
 _public.publish(globals(), __all__)
