@@ -28,6 +28,7 @@ from crmkit.pipelines._engine import (
     evolve_trusted,
     find_allowed,
     refuse,
+    trusted_copier,
     utc,
 )
 from crmkit.pipelines._guards import Guard, RequiredFields
@@ -536,17 +537,18 @@ class DealPipeline:
         reason: str | None,
     ) -> Moved[Deal]:
         status = _STATUS[target.outcome]
-        changes = {
-            "stage": target.name,
-            "probability": self._probabilities[target.name],
-            "forecast_category": target.forecast_category,
-            "status": status,
-            "closed_at": None if status is DealStatus.OPEN else at,
-            "lost_reason": reason,
-            "version": deal.version + 1,
-            "updated_at": at,
-        }
-        moved = evolve_trusted(deal, changes)
+        copy = trusted_copier(Deal, _MOVE_FIELDS)
+        moved: Deal = copy(
+            deal,
+            target.name,
+            self._probabilities[target.name],
+            target.forecast_category,
+            status,
+            None if status is DealStatus.OPEN else at,
+            reason,
+            deal.version + 1,
+            at,
+        )
         events = events_of_move(
             self.lifecycle,
             moved,
@@ -575,6 +577,16 @@ class DealPipeline:
         )
 
 
+_MOVE_FIELDS: Final = (
+    "stage",
+    "probability",
+    "forecast_category",
+    "status",
+    "closed_at",
+    "lost_reason",
+    "version",
+    "updated_at",
+)
 _STATUS: Final = {
     StageOutcome.OPEN: DealStatus.OPEN,
     StageOutcome.WON: DealStatus.WON,

@@ -21,7 +21,14 @@ from crmkit.ids import UserId
 from crmkit.model import Entity
 from crmkit.pipelines._lifecycle import Lifecycle, Transition
 
-__all__ = ["EffectRaised", "Moved", "StateChanged", "apply", "evolve_trusted"]
+__all__ = [
+    "EffectRaised",
+    "Moved",
+    "StateChanged",
+    "apply",
+    "evolve_trusted",
+    "trusted_copier",
+]
 
 _E = TypeVar("_E", bound=Entity)
 _NO_APPROVALS: Final[frozenset[str]] = frozenset()
@@ -104,6 +111,15 @@ def _copier(cls: type, changed: tuple[str, ...]) -> Callable[..., Any]:
     return copy
 
 
+def trusted_copier(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
+    """The cached ``copy(entity, *values)`` setting ``names`` (see `evolve_trusted`)."""
+    key = (cls, names)
+    copy = _COPIERS.get(key)
+    if copy is None:
+        copy = _COPIERS[key] = _copier(cls, names)
+    return copy
+
+
 def evolve_trusted(entity: _E, changes: Mapping[str, Any]) -> _E:
     """
     Copy an entity with ``changes``, skipping the field checks.
@@ -111,11 +127,8 @@ def evolve_trusted(entity: _E, changes: Mapping[str, Any]) -> _E:
     Only for values the pipelines have checked themselves (a known state, an
     aware UTC time, the next version); anything else goes through `Entity.update`.
     """
-    key = (type(entity), tuple(changes))
-    copy = _COPIERS.get(key)
-    if copy is None:
-        copy = _COPIERS[key] = _copier(*key)
-    moved: _E = copy(entity, **changes)
+    copy = trusted_copier(type(entity), tuple(changes))
+    moved: _E = copy(entity, *changes.values())
     return moved
 
 
@@ -195,10 +208,11 @@ def events_of_move(
         actor=actor,
         probability=probability,
     )
-    exits = () if source is None else lifecycle.state(source).on_exit
-    entries = lifecycle.state(target).on_entry
-    if not exits and not entries:
+    if lifecycle.quiet(source, target):
         return (changed,)
+    exits = () if source is None else lifecycle.state(source).on_exit
+    named = [(name, source) for name in exits]
+    named += [(name, target) for name in lifecycle.state(target).on_entry]
     effects = [
         EffectRaised(
             name=name,
@@ -208,8 +222,7 @@ def events_of_move(
             at=at,
             actor=actor,
         )
-        for names, state in ((exits, source), (entries, target))
-        for name in names
+        for name, state in named
         if state is not None
     ]
     return (changed, *effects)

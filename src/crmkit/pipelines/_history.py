@@ -2,7 +2,7 @@
 Stage history: when each deal entered and left each stage, who moved it, at what odds.
 
 `StageHistory` is an append-only log fed with the events pipelines return. It keeps
-its entries in typed arrays (about 40 bytes a move, whatever the number of deals),
+its entries in typed arrays (27 bytes a move, whatever the number of deals),
 and rebuilds `StageVisit` values on demand, per deal or in bulk.
 """
 
@@ -80,15 +80,15 @@ class StageHistory:
     def __init__(self) -> None:
         """Start an empty history."""
         self._kind = array("b")
-        self._deal = array("l")
-        self._stage = array("l")
+        self._stage = array("h")
         self._micros = array("q")
-        self._actor = array("l")
+        self._actor = array("i")
         self._probability = array("d")
-        self._previous = array("q")
-        self._last: dict[UUID, int] = {}
+        self._previous = array("i")
+        self._last = array("i")
         self._deal_ids: list[UUID] = []
-        self._deal_rows: dict[UUID, int] = {}
+        self._deal_rows: dict[int, int] = {}
+        self._moment: tuple[datetime | None, int] = (None, 0)
         self._stages: list[tuple[str, str]] = []
         self._stage_codes: dict[tuple[str, str], int] = {}
         self._actors: list[UserId] = []
@@ -132,10 +132,11 @@ class StageHistory:
         actor: UserId | None,
         probability: float | None,
     ) -> None:
-        row = self._deal_rows.get(deal_id)
+        row = self._deal_rows.get(deal_id.int)
         if row is None:
-            row = self._deal_rows[deal_id] = len(self._deal_ids)
+            row = self._deal_rows[deal_id.int] = len(self._deal_ids)
             self._deal_ids.append(deal_id)
+            self._last.append(_NONE)
         key = (pipeline, stage)
         code = self._stage_codes.get(key)
         if code is None:
@@ -148,12 +149,15 @@ class StageHistory:
             if who == _NONE:
                 who = self._actor_codes[actor] = len(self._actors)
                 self._actors.append(actor)
-        self._previous.append(self._last.get(deal_id, _NONE))
-        self._last[deal_id] = len(self._kind)
+        self._previous.append(self._last[row])
+        self._last[row] = len(self._kind)
+        moment, micros = self._moment
+        if at is not moment:
+            micros = _micros(at)
+            self._moment = (at, micros)
         self._kind.append(kind)
-        self._deal.append(row)
         self._stage.append(code)
-        self._micros.append(_micros(at))
+        self._micros.append(micros)
         self._actor.append(who)
         self._probability.append(math.nan if probability is None else probability)
 
@@ -164,7 +168,7 @@ class StageHistory:
     def visits(self, deal_id: UUID) -> tuple[StageVisit, ...]:
         """The deal's stays, oldest first; the last has no exit while it is there."""
         chain = []
-        index = self._last.get(deal_id, _NONE)
+        index = self._last_index(deal_id)
         while index != _NONE:
             chain.append(index)
             index = self._previous[index]
@@ -176,10 +180,14 @@ class StageHistory:
 
     def entered_at(self, deal_id: UUID) -> datetime | None:
         """When the deal entered its current stage (`None` if it has no history)."""
-        index = self._last.get(deal_id, _NONE)
+        index = self._last_index(deal_id)
         while index != _NONE and self._kind[index] != _ENTER:
             index = self._previous[index]
         return None if index == _NONE else _time(self._micros[index])
+
+    def _last_index(self, deal_id: UUID) -> int:
+        row = self._deal_rows.get(deal_id.int)
+        return _NONE if row is None else self._last[row]
 
     def _actor_of(self, code: int) -> UserId | None:
         return None if code == _NONE else self._actors[code]

@@ -82,6 +82,9 @@ class Lifecycle:
     _moves: Mapping[tuple[str, str], Transition] = attrs.field(
         init=False, repr=False, eq=False, alias="_moves"
     )
+    _silent: frozenset[str] = attrs.field(
+        init=False, repr=False, eq=False, alias="_silent"
+    )
 
     def __attrs_post_init__(self) -> None:
         index = _check_states(self.states)
@@ -91,6 +94,8 @@ class Lifecycle:
         _check_graph(self, index, moves)
         object.__setattr__(self, "_state_index", index)
         object.__setattr__(self, "_moves", moves)
+        silent = frozenset(s.name for s in self.states if not s.on_entry + s.on_exit)
+        object.__setattr__(self, "_silent", silent)
 
     def state(self, name: str) -> State:
         """
@@ -100,6 +105,10 @@ class Lifecycle:
             KeyError: No such state.
         """
         return self.states[self._state_index[name]]
+
+    def quiet(self, source: str | None, target: str) -> bool:
+        """True when leaving ``source`` and entering ``target`` raise no effect."""
+        return target in self._silent and (source is None or source in self._silent)
 
     def has_state(self, name: str) -> bool:
         """True when the lifecycle has a state called ``name``."""
