@@ -165,7 +165,7 @@ def test_a_lead_without_a_company_makes_no_organization_and_no_deal_without_pipe
 
 
 def test_field_maps_are_checked():
-    with pytest.raises(InvalidDefinition, match="person.nickname"):
+    with pytest.raises(InvalidDefinition, match=r"person\.nickname"):
         FieldMap(person={"nickname": "first_name"}, organization={}, deal={})
     with pytest.raises(InvalidDefinition, match="Lead has no field 'nick'"):
         FieldMap(person={"first_name": "nick"}, organization={}, deal={})
