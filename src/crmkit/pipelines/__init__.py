@@ -68,6 +68,11 @@ from crmkit.pipelines._service_flows import (
     StepChanged,
     move_ticket,
 )
+from crmkit.pipelines._stored import (
+    stage_visits,
+    stage_visits_of,
+    visits_from_field_history,
+)
 
 __all__ = [
     "DEFAULT_FIELD_MAP",
@@ -122,8 +127,11 @@ __all__ = [
     "pipeline_velocity",
     "rotting_deals",
     "stage_conversion",
+    "stage_visits",
+    "stage_visits_of",
     "time_in_stage",
     "update_lead",
+    "visits_from_field_history",
     "win_rate",
 ]
 
