@@ -6,6 +6,7 @@ lost until restored; the weighted forecast is the sum of amount x probability;
 probabilities stay in [0, 1]; every refusal is one the model predicts.
 """
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -179,7 +180,7 @@ class PipelineMachine(RuleBasedStateMachine):
             assert visits[0].entered_at == deal.created_at
             assert visits[-1].stage == deal.stage
             assert visits[-1].exited_at is None
-            for before, after in zip(visits, visits[1:], strict=False):
+            for before, after in itertools.pairwise(visits):
                 assert before.exited_at == after.entered_at
                 assert before.entered_at <= before.exited_at
 
