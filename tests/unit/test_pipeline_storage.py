@@ -6,14 +6,16 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from crmkit.errors import NotFound
+from crmkit.errors import NotFound, TransitionNotAllowed
 from crmkit.ids import new_id
-from crmkit.model import Deal
+from crmkit.model import Activity, ActivityKind, Deal, Lead, Organization
 from crmkit.pipelines import (
     DealPipeline,
+    LeadConverted,
     LostMode,
     Stage,
     StageHistory,
+    convert_stored_lead,
     stage_visits,
     stage_visits_of,
 )
@@ -135,3 +137,47 @@ def test_bulk_reads_every_deal_or_those_asked(database):
     assert set(ours) == {d.id for d in deals}
     assert [v.stage for v in asked[deals[1].id]] == ["new", "demo"]
     assert everything[other.id][0].stage == "shop"
+
+
+def test_a_stored_lead_converts_by_explicit_ids_in_one_unit_of_work(database):
+    lead = Lead.create(
+        at=AT, first_name="Ana", last_name="Silva", company_name="Silva Lda"
+    )
+    company = Organization.create(at=AT, name="Silva Lda.")
+    talk = Activity.create(
+        at=AT, kind=ActivityKind.MEETING, subject="Visit", lead_ids=(lead.id,)
+    )
+    unrelated = Activity.create(at=AT, kind=ActivityKind.NOTE, subject="Other")
+    with database.unit_of_work() as uow:
+        uow.leads.add(lead)
+        uow.organizations.add(company)
+        uow.activities.add(talk)
+        uow.activities.add(unrelated)
+        uow.commit()
+    with database.unit_of_work() as uow:
+        conversion = convert_stored_lead(
+            uow,
+            lead.id,
+            at=hours(1),
+            actor=ALICE,
+            organization_id=company.id,
+            pipeline=sales(),
+        )
+        uow.commit()
+    with database.unit_of_work(readonly=True) as uow:
+        stored_lead = uow.leads.get(lead.id)
+        deal = uow.deals.get(stored_lead.converted_deal_id)
+        person = uow.people.get(stored_lead.converted_person_id)
+        moved = uow.activities.get(talk.id)
+        untouched = uow.activities.get(unrelated.id)
+        kept = uow.organizations.get(company.id)
+        kinds = {m.event_type for m in uow.pending_messages(limit=100)}
+    assert stored_lead.status == "converted"
+    assert (deal.organization_id, deal.contact_ids) == (company.id, (person.id,))
+    assert kept.name == "Silva Lda."  # reused, not overwritten
+    assert moved.deal_ids == (deal.id,)
+    assert untouched.version == 1
+    assert LeadConverted.__name__ in kinds
+    assert conversion.organization.id == company.id
+    with database.unit_of_work() as uow, pytest.raises(TransitionNotAllowed):
+        convert_stored_lead(uow, lead.id, at=hours(2))

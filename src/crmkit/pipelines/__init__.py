@@ -69,6 +69,7 @@ from crmkit.pipelines._service_flows import (
     move_ticket,
 )
 from crmkit.pipelines._stored import (
+    convert_stored_lead,
     stage_visits,
     stage_visits_of,
     visits_from_field_history,
@@ -114,6 +115,7 @@ __all__ = [
     "TransitionTable",
     "apply",
     "convert_lead",
+    "convert_stored_lead",
     "cycle_length",
     "definition_from_dict",
     "definition_to_dict",

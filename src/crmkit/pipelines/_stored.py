@@ -1,5 +1,8 @@
 """
-Stage history read back from storage, per deal or in bulk.
+Pipelines meet storage: stage history, and lead conversion by explicit ids.
+
+Stage history is read back per deal or in bulk; a stored lead is converted in one
+unit of work.
 
 Every repository already records each field change of a stored deal (stage,
 probability, status) with its version, actor and time: that field history is the
@@ -10,15 +13,29 @@ durable stage history, so no second table duplicates it. These functions rebuild
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 from uuid import UUID
 
+from crmkit.ids import UserId
 from crmkit.model import Deal
+from crmkit.pipelines._deals import DealPipeline
 from crmkit.pipelines._history import StageVisit
+from crmkit.pipelines._leads import (
+    DEFAULT_FIELD_MAP,
+    Conversion,
+    FieldMap,
+    convert_lead,
+)
 from crmkit.repositories import FieldHistoryEntry, UnitOfWork
 
-__all__ = ["stage_visits", "stage_visits_of", "visits_from_field_history"]
+__all__ = [
+    "convert_stored_lead",
+    "stage_visits",
+    "stage_visits_of",
+    "visits_from_field_history",
+]
 
 _TRACKED = ("pipeline", "stage", "probability", "status")
 
@@ -155,3 +172,57 @@ def stage_visits_of(
         deal.id: visits_from_field_history(deal, uow.deals.history(deal.id))
         for deal in deals
     }
+
+
+def convert_stored_lead(
+    uow: UnitOfWork,
+    lead_id: UUID,
+    *,
+    at: datetime,
+    actor: UserId | None = None,
+    person_id: UUID | None = None,
+    organization_id: UUID | None = None,
+    deal_id: UUID | None = None,
+    pipeline: DealPipeline | None = None,
+    deal_name: str | None = None,
+    field_map: FieldMap = DEFAULT_FIELD_MAP,
+) -> Conversion:
+    """
+    Convert a stored lead, reusing the records named by id, inside ``uow``.
+
+    New records are added, reused ones, the lead and its moved activities are
+    updated, and every event goes to the outbox; nothing is stored until the
+    caller commits ``uow``. The lead's activities are found by scanning them.
+
+    Raises:
+        NotFound: The lead, or a record to reuse, is not stored.
+        TransitionNotAllowed: The lead is already converted, or disqualified.
+    """
+    lead = uow.leads.get(lead_id)
+    activities = [
+        activity
+        for batch in uow.activities.batches()
+        for activity in batch
+        if lead_id in activity.lead_ids
+    ]
+    conversion = convert_lead(
+        lead,
+        at=at,
+        actor=actor,
+        person=None if person_id is None else uow.people.get(person_id),
+        organization=(
+            None if organization_id is None else uow.organizations.get(organization_id)
+        ),
+        deal=None if deal_id is None else uow.deals.get(deal_id),
+        pipeline=pipeline,
+        deal_name=deal_name,
+        activities=activities,
+        field_map=field_map,
+    )
+    for entity in conversion.new:
+        uow.repository(type(entity)).add(entity, actor=actor)
+    for entity in conversion.changed:
+        uow.repository(type(entity)).update(entity, actor=actor)
+    for event in conversion.events:
+        uow.record(event)
+    return conversion
