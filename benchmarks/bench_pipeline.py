@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--forecast-deals", type=int, default=None)
     args = parser.parse_args(argv)
     forecast_size = args.forecast_deals or 10 * args.deals
-    console = Console()
+    console = Console(width=120)
     versions = ", ".join(
         f"{name} {importlib.metadata.version(name)}"
         for name in ("python-statemachine", "transitions", "numpy")
