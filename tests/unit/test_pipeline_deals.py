@@ -376,3 +376,18 @@ def test_a_reason_on_a_move_that_is_not_a_loss_is_refused():
 def test_deal_value_stays_a_plain_deal():
     deal = opened()
     assert type(deal) is Deal
+
+
+def test_open_refuses_the_fields_the_pipeline_sets():
+    with pytest.raises(ValidationError) as error:
+        pipeline().open(at=AT, name="Acme", stage="won", probability=Probability(1.0))
+    assert error.value.paths == ("probability", "stage")
+
+
+def test_a_won_deal_is_final():
+    sales = pipeline()
+    won = sales.win(opened(sales, amount=eur(1)), at=hours(1)).entity
+    with pytest.raises(
+        TransitionNotAllowed, match="'won' is final: no transition leaves it"
+    ):
+        sales.move(won, "demo", at=hours(2))

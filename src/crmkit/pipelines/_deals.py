@@ -17,7 +17,12 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from crmkit.errors import InvalidDefinition, TransitionNotAllowed, ValidationError
+from crmkit.errors import (
+    FieldError,
+    InvalidDefinition,
+    TransitionNotAllowed,
+    ValidationError,
+)
 from crmkit.ids import UserId
 from crmkit.model import Deal, DealStatus, ForecastCategory
 from crmkit.pipelines._engine import (
@@ -266,8 +271,15 @@ class DealPipeline:
         Create a deal at the first stage, with that stage's probability and category.
 
         Raises:
-            ValidationError: A bad field, or a naive ``at``.
+            ValidationError: A bad field, a field the pipeline sets (pipeline,
+                stage, probability, forecast category, status), or a naive ``at``.
         """
+        managed = sorted(fields.keys() & _MANAGED)
+        if managed:
+            raise ValidationError(
+                FieldError(name, fields[name], "read_only", "is set by the pipeline")
+                for name in managed
+            )
         first = self.first_stage
         deal = Deal.create(
             at=at,
@@ -577,6 +589,9 @@ class DealPipeline:
         )
 
 
+_MANAGED: Final = frozenset(
+    {"pipeline", "stage", "probability", "forecast_category", "status"}
+)
 _MOVE_FIELDS: Final = (
     "stage",
     "probability",

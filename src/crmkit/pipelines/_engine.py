@@ -173,6 +173,8 @@ def find_allowed(
     if found is None:
         if not lifecycle.has_state(current):
             reason = f"{current!r} is not a state of {lifecycle.name!r}"
+        elif not lifecycle.transitions_from(current):
+            reason = f"{current!r} is final: no transition leaves it"
         else:
             allowed = ", ".join(t.name for t in lifecycle.transitions_from(current))
             reason = f"no transition {transition!r} from here (allowed: {allowed})"

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Final
+from uuid import UUID
 
 import attrs
 import numpy as np
@@ -58,7 +59,7 @@ def cycle_length(deals: Iterable[Deal]) -> timedelta | None:
 def stage_conversion(
     pipeline: DealPipeline,
     history: StageHistory,
-    deal_ids: Iterable[object] | None = None,
+    deal_ids: Iterable[UUID] | None = None,
 ) -> dict[str, float | None]:
     """
     For each open stage, the share of deals that reached it and went further.
@@ -73,7 +74,7 @@ def stage_conversion(
     for deal_id in history.deal_ids() if deal_ids is None else deal_ids:
         visits = [
             v
-            for v in history.visits(deal_id)  # type: ignore[arg-type]
+            for v in history.visits(deal_id)
             if v.pipeline == pipeline.name and v.stage in order
         ]
         ranks = [order[v.stage] for v in visits if lost is None or v.stage != lost.name]
@@ -110,12 +111,12 @@ def time_in_stage(
     history: StageHistory,
     *,
     pipeline: str | None = None,
-    deal_ids: Iterable[object] | None = None,
+    deal_ids: Iterable[UUID] | None = None,
 ) -> dict[str, StageTimes]:
     """The finished stays per stage (open stays are left out): median and p90."""
     durations: dict[str, list[float]] = {}
     for deal_id in history.deal_ids() if deal_ids is None else deal_ids:
-        for visit in history.visits(deal_id):  # type: ignore[arg-type]
+        for visit in history.visits(deal_id):
             if visit.duration is None or (pipeline and visit.pipeline != pipeline):
                 continue
             durations.setdefault(visit.stage, []).append(visit.duration / _DAY)
