@@ -549,8 +549,7 @@ class DealPipeline:
         reason: str | None,
     ) -> Moved[Deal]:
         status = _STATUS[target.outcome]
-        copy = trusted_copier(Deal, _MOVE_FIELDS)
-        moved: Deal = copy(
+        moved: Deal = _COPY_MOVE(
             deal,
             target.name,
             self._probabilities[target.name],
@@ -602,6 +601,7 @@ _MOVE_FIELDS: Final = (
     "version",
     "updated_at",
 )
+_COPY_MOVE: Final = trusted_copier(Deal, _MOVE_FIELDS)
 _STATUS: Final = {
     StageOutcome.OPEN: DealStatus.OPEN,
     StageOutcome.WON: DealStatus.WON,
