@@ -12,6 +12,7 @@ from crmkit.model import Deal, DealStatus, ForecastCategory
 from crmkit.pipelines import (
     DealPipeline,
     DealStatusChanged,
+    EffectRaised,
     LostMode,
     ProbabilityOverridden,
     Stage,
@@ -391,3 +392,27 @@ def test_a_won_deal_is_final():
         TransitionNotAllowed, match="'won' is final: no transition leaves it"
     ):
         sales.move(won, "demo", at=hours(2))
+
+
+def test_stage_effects_are_raised_as_events():
+    sales = pipeline(
+        stages=[
+            Stage("prospecting", 0.1, on_exit=["prospect.left"]),
+            Stage(
+                "won",
+                1.0,
+                "closed",
+                outcome="won",
+                on_entry=["deal.won", "invoice.due"],
+            ),
+            Stage("lost", 0.0, "omitted", outcome="lost"),
+        ]
+    )
+    moved = sales.win(opened(sales), at=hours(1), actor=BOB)
+    names = [(e.name, e.state) for e in moved.events if isinstance(e, EffectRaised)]
+    assert names == [
+        ("prospect.left", "prospecting"),
+        ("deal.won", "won"),
+        ("invoice.due", "won"),
+    ]
+    assert isinstance(moved.events[-1], DealStatusChanged)

@@ -127,6 +127,8 @@ class Stage:
             pipeline's policy (forward, plus skips and backward moves if allowed).
         rotting_days: Days in the stage after which a deal is rotting (`None`: never).
         outcome: Open, won or lost.
+        on_entry: Names of the `EffectRaised` events raised when a deal enters it.
+        on_exit: Names of those raised when a deal leaves it.
 
     .. versionadded:: 0.1
     """
@@ -144,6 +146,8 @@ class Stage:
     moves: tuple[str, ...] | None = attrs.field(default=None, converter=_moves)
     rotting_days: int | None = None
     outcome: StageOutcome = attrs.field(default=StageOutcome.OPEN, converter=_outcome)
+    on_entry: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    on_exit: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
 
 
 @attrs.frozen(kw_only=True)
@@ -739,6 +743,8 @@ def _compile(pipeline: DealPipeline) -> Lifecycle:
             stage.name,
             terminal=stage.outcome is not StageOutcome.OPEN,
             description=stage.description,
+            on_entry=stage.on_entry,
+            on_exit=stage.on_exit,
         )
         for stage in pipeline.stages
     ]
