@@ -7,7 +7,10 @@ unit of work.
 Every repository already records each field change of a stored deal (stage,
 probability, status) with its version, actor and time: that field history is the
 durable stage history, so no second table duplicates it. These functions rebuild
-`StageVisit` values from it; a deal's first stay starts at its creation.
+`StageVisit` values from it; a deal's first stay starts at its creation (its
+creator is not in the field history, so that stay's ``entered_by`` is `None`). A
+`HistoryPolicy` that limits the deal fields it tracks must keep ``pipeline``,
+``stage``, ``probability`` and ``status``.
 """
 
 from __future__ import annotations
