@@ -11,10 +11,7 @@ from crmkit.pipelines._batch import BatchHistory, BatchMoves, TransitionTable
 from crmkit.pipelines._deals import (
     DealPipeline,
     DealStatusChanged,
-    LostMode,
     ProbabilityOverridden,
-    Stage,
-    StageOutcome,
 )
 from crmkit.pipelines._engine import EffectRaised, Moved, StateChanged, apply
 from crmkit.pipelines._forecast import (
@@ -68,6 +65,7 @@ from crmkit.pipelines._service_flows import (
     StepChanged,
     move_ticket,
 )
+from crmkit.pipelines._stages import LostMode, Stage, StageOutcome
 from crmkit.pipelines._stored import (
     convert_stored_lead,
     stage_visits,

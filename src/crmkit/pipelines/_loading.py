@@ -17,9 +17,10 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from crmkit.errors import InvalidDefinition
-from crmkit.pipelines._deals import DealPipeline, Stage
+from crmkit.pipelines._deals import DealPipeline
 from crmkit.pipelines._guards import guard_from_dict, guard_to_dict
 from crmkit.pipelines._lifecycle import Lifecycle, State, Transition
+from crmkit.pipelines._stages import Stage
 
 __all__ = [
     "definition_from_dict",
