@@ -13,6 +13,7 @@ from crmkit import __version__
 from crmkit.cli._db import db, init
 from crmkit.cli._demo import demo
 from crmkit.cli._io import export, import_
+from crmkit.cli._pipeline import forecast_command, pipeline
 
 __all__ = ["main"]
 
@@ -28,3 +29,5 @@ main.add_command(db)
 main.add_command(demo)
 main.add_command(import_)
 main.add_command(export)
+main.add_command(pipeline)
+main.add_command(forecast_command)
