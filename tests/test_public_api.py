@@ -17,6 +17,7 @@ PUBLIC_MODULES = [
     "crmkit.ids",
     "crmkit.io",
     "crmkit.model",
+    "crmkit.pipelines",
     "crmkit.serialization",
     "crmkit.testing",
     "crmkit.testing.contract",

@@ -14,6 +14,7 @@ from crmkit.cli._db import db, init
 from crmkit.cli._dedup import dedup
 from crmkit.cli._demo import demo
 from crmkit.cli._io import export, import_
+from crmkit.cli._pipeline import forecast_command, pipeline
 
 __all__ = ["main"]
 
@@ -29,4 +30,6 @@ main.add_command(db)
 main.add_command(demo)
 main.add_command(import_)
 main.add_command(export)
+main.add_command(pipeline)
+main.add_command(forecast_command)
 main.add_command(dedup)

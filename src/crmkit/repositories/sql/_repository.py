@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,8 +11,10 @@ from uuid import UUID
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     Table,
     and_,
+    bindparam,
     delete,
     false,
     func,
@@ -130,12 +133,8 @@ class SqlRepository(RepositoryBase[_E]):
     # Reading --------------------------------------------------------------------
 
     def _select_row(self, entity_id: UUID, *, lock: bool = False) -> Any:
-        statement = select(self._table.c.data, self._table.c.archived_at).where(
-            self._table.c.id == entity_id
-        )
-        if lock:
-            statement = statement.with_for_update()
-        return self._connection.execute(statement).first()
+        statement = _row_by_id(self._table, lock=lock)
+        return self._connection.execute(statement, {"id": entity_id}).first()
 
     def get(self, entity_id: UUID, *, include_archived: bool = False) -> _E:
         """Return the entity, or raise `NotFound`."""
@@ -222,19 +221,11 @@ class SqlRepository(RepositoryBase[_E]):
         return int(self._connection.execute(statement).scalar_one())
 
     def _by_point(self, kind: str, value: str) -> list[_E]:
-        points = CONTACT_POINTS.c
-        statement = (
-            select(self._table.c.data)
-            .join(CONTACT_POINTS, points.entity_id == self._table.c.id)
-            .where(
-                points.entity_type == self._type,
-                points.kind == kind,
-                points.value == value,
-                self._table.c.archived_at.is_(None),
-            )
-            .order_by(self._table.c.id)
+        rows = self._connection.execute(
+            _point_lookup(self._table),
+            {"entity_type": self._type, "kind": kind, "value": value},
         )
-        return [self._load(row.data) for row in self._connection.execute(statement)]
+        return [self._load(row.data) for row in rows]
 
     def find_by_external_id(self, system: str, value: str) -> _E | None:
         """
@@ -490,6 +481,37 @@ class SqlRepository(RepositoryBase[_E]):
         if result.rowcount != 1:
             raise NotFound(self._type, entity_id)
         self._record_restored(entity_id, at=at, actor=actor)
+
+
+@functools.cache
+def _row_by_id(table: Table, *, lock: bool) -> Select[tuple[Any, Any]]:
+    """One row's document and archive time, built once per table."""
+    statement = select(table.c.data, table.c.archived_at).where(
+        table.c.id == bindparam("id")
+    )
+    return statement.with_for_update() if lock else statement
+
+
+@functools.cache
+def _point_lookup(table: Table) -> Select[tuple[Any]]:
+    """
+    The live entities of ``table`` having one contact point, built once per table.
+
+    Lookups by email and phone are the hottest reads; building the statement
+    each time cost more than running it.
+    """
+    points = CONTACT_POINTS.c
+    return (
+        select(table.c.data)
+        .join(CONTACT_POINTS, points.entity_id == table.c.id)
+        .where(
+            points.entity_type == bindparam("entity_type"),
+            points.kind == bindparam("kind"),
+            points.value == bindparam("value"),
+            table.c.archived_at.is_(None),
+        )
+        .order_by(table.c.id)
+    )
 
 
 def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
