@@ -5,13 +5,13 @@ from __future__ import annotations
 import enum
 import math
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
+import tomli_w
 
-from crmkit.dedup import _toml
 from crmkit.dedup._compare import Comparator
 from crmkit.dedup._normalize import FieldKind, PlusTags
 from crmkit.errors import InvalidDefinition, ValidationError
@@ -310,7 +310,7 @@ class DedupConfig:
 
     def to_toml(self) -> str:
         """The configuration as a TOML document."""
-        return _toml.dumps(self.to_dict())
+        return tomli_w.dumps(_without_none(self.to_dict()))
 
     @classmethod
     def from_toml(cls, text: str) -> DedupConfig:
@@ -436,3 +436,12 @@ def _check_model(config: DedupConfig) -> None:
                 )
     if not 0 < model.prior < 1:
         raise InvalidDefinition("model.prior", f"{model.prior} is not in (0, 1)")
+
+
+def _without_none(data: Any) -> Any:
+    """Plain data with its `None` values left out, as TOML has no null."""
+    if isinstance(data, Mapping):
+        return {k: _without_none(v) for k, v in data.items() if v is not None}
+    if isinstance(data, list | tuple):
+        return [_without_none(item) for item in data]
+    return data
