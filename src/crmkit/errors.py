@@ -189,14 +189,44 @@ class InvalidDefinition(CrmError, ValueError):  # noqa: N818 - python-statemachi
     Attributes:
         path: Where in the definition the problem is, such as ``"fields[2].choices"``.
         reason: What is wrong there.
+        file: The file the definition was read from, when it came from one.
+        line: The 1-based line of the problem in that file, when known.
+        column: The 1-based column, when known.
 
     .. versionadded:: 0.1
     """
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        reason: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"{path}: {reason}" if path else reason)
+        self.file = file
+        self.line = line
+        self.column = column
+        message = f"{path}: {reason}" if path else reason
+        if file is not None:
+            where = ":".join(str(part) for part in (file, line, column) if part)
+            message = f"{where}: {message}"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Callable[..., InvalidDefinition], tuple[object, ...]]:
+        return (
+            _restore_definition,
+            (self.path, self.reason, self.file, self.line, self.column),
+        )
+
+
+def _restore_definition(
+    path: str, reason: str, file: str | None, line: int | None, column: int | None
+) -> InvalidDefinition:
+    return InvalidDefinition(path, reason, file=file, line=line, column=column)
 
 
 class DefinitionSyntaxError(InvalidDefinition):
@@ -216,6 +246,9 @@ class DefinitionSyntaxError(InvalidDefinition):
     .. versionadded:: 0.1
     """
 
+    line: int
+    column: int
+
     def __init__(
         self,
         text: str,
@@ -227,13 +260,6 @@ class DefinitionSyntaxError(InvalidDefinition):
         source: str | None = None,
         where: str = "",
     ) -> None:
-        self.text = text
-        self.line = line
-        self.column = column
-        self.expected = expected
-        self.found = found
-        self.source = source
-        self.where = where
         place = f"line {line}, column {column}"
         if source:
             place = f"{source}, {place}"
@@ -241,6 +267,15 @@ class DefinitionSyntaxError(InvalidDefinition):
             place = f"{place} ({where})"
         reason = f"expected {expected}, found {found}" if expected else found
         super().__init__(place, reason)
+        # Set after InvalidDefinition's own file/line/column, which stay in step.
+        self.text = text
+        self.file = source
+        self.line = line
+        self.column = column
+        self.expected = expected
+        self.found = found
+        self.source = source
+        self.where = where
 
     def relocated(
         self, *, source: str | None, line: int, column: int, where: str
@@ -352,20 +387,43 @@ class TransitionNotAllowed(CrmError):  # noqa: N818 - python-statemachine's name
         stage: The state it is in.
         event: The transition that was asked for.
         requirement: Which requirement failed, in words.
+        target: The state it would have moved to, when known.
 
     .. versionadded:: 0.1
     """
 
     def __init__(
-        self, entity_id: object, stage: str, event: str, requirement: str
+        self,
+        entity_id: object,
+        stage: str,
+        event: str,
+        requirement: str,
+        *,
+        target: str | None = None,
     ) -> None:
         self.entity_id = entity_id
         self.stage = stage
         self.event = event
         self.requirement = requirement
+        self.target = target
+        to = "" if target is None else f" to {target!r}"
         super().__init__(
-            f"{entity_id}: cannot {event!r} from stage {stage!r}: {requirement}"
+            f"{entity_id}: cannot {event!r} from stage {stage!r}{to}: {requirement}"
         )
+
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., TransitionNotAllowed], tuple[object, ...]]:
+        return (
+            _restore_refusal,
+            (self.entity_id, self.stage, self.event, self.requirement, self.target),
+        )
+
+
+def _restore_refusal(
+    entity_id: object, stage: str, event: str, requirement: str, target: str | None
+) -> TransitionNotAllowed:
+    return TransitionNotAllowed(entity_id, stage, event, requirement, target=target)
 
 
 class AlreadyExists(CrmError):  # noqa: N818 - reads as "raise AlreadyExists"

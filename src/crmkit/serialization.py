@@ -633,10 +633,10 @@ def create_from_dict(
     ]
     stamped = {
         **data,
-        "id": str(new_id(at)),
+        "id": new_id(at),
         "version": 1,
-        "created_at": at.isoformat(),
-        "updated_at": at.isoformat(),
+        "created_at": at,
+        "updated_at": at,
     }
     try:
         entity = from_dict(cls, stamped, converter=converter)

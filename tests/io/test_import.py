@@ -583,14 +583,18 @@ def test_a_storage_refusal_rejects_only_that_row(write_csv, at):
         def unit_of_work(self, *, readonly=False):
             unit = super().unit_of_work(readonly=readonly)
             people = unit.people
-            add = people.add
+            add_many = people.add_many
 
             def refuse_roy(entity, *, actor=None):
-                if entity.last_name == "Roy":
-                    raise AlreadyExists("person", "external id legacy_crm", "2")
-                add(entity, actor=actor)
+                refuse_roys([entity], actor=actor)
 
-            people.add = refuse_roy
+            def refuse_roys(entities, *, actor=None):
+                entities = list(entities)
+                if any(entity.last_name == "Roy" for entity in entities):
+                    raise AlreadyExists("person", "external id legacy_crm", "2")
+                add_many(entities, actor=actor)
+
+            people.add, people.add_many = refuse_roy, refuse_roys
             unit.repository = lambda cls: (
                 people if cls is Person else type(unit).repository(unit, cls)
             )
@@ -835,3 +839,49 @@ def test_small_reading_rules(write_csv, sqlite_db, at):
         [str(e) for e in person.emails],
         dict(person.custom),
     )
+
+
+def test_a_legacy_id_twice_in_one_batch_creates_then_updates(write_csv, database, at):
+    """The second row of a legacy id updates what the first row of its batch made."""
+    path = write_csv(
+        [
+            HEADER,
+            _row(id="7", first="Jean", last="Dupont", city="Paris"),
+            _row(id="8", first="Anne", last="Roy"),
+            _row(id="7", first="Jean", last="Dupont", city="Lyon"),
+        ]
+    )
+    summary = import_entities(database, path, mapping=MAPPING, at=at)
+    jean = _by_legacy_id(database, "7")
+    assert (2, 1, 0) == (summary.created, summary.updated, summary.rejected)
+    assert ("Lyon", 2) == (jean.primary_address.city, jean.version)
+    assert ["Dupont", "Roy"] == [p.last_name for p in _people(database)]
+
+
+def test_a_company_made_by_name_gets_the_legacy_id_of_a_later_row(
+    write_csv, database, at
+):
+    """A company created from a row without its legacy id takes a later row's id."""
+    mapping = mapping_from_dict(
+        {
+            "options": {
+                "batch_size": 10,
+                "company_external_id": {"system": "legacy_accounts", "column": "SID"},
+            },
+            "columns": {"Nom": "last_name", "Société": "company"},
+        }
+    )
+    path = write_csv(
+        [
+            ["Nom", "Société", "SID"],
+            ["Roy", "Batiplus", ""],
+            ["Durand", "Batiplus", "B7"],
+        ]
+    )
+    summary = import_entities(database, path, mapping=mapping, at=at)
+    [organization] = _organizations(database)
+    assert {"legacy_accounts": "B7"} == dict(organization.external_ids)
+    assert (2, 1) == (summary.created, summary.organizations_created)
+    assert [organization.id] * 2 == [
+        p.roles[0].organization_id for p in _people(database)
+    ]

@@ -11,8 +11,10 @@ import click
 
 from crmkit import __version__
 from crmkit.cli._db import db, init
+from crmkit.cli._dedup import dedup
 from crmkit.cli._demo import demo
 from crmkit.cli._io import export, import_
+from crmkit.cli._pipeline import forecast_command, pipeline
 from crmkit.cli._route import route
 
 __all__ = ["main"]
@@ -29,4 +31,7 @@ main.add_command(db)
 main.add_command(demo)
 main.add_command(import_)
 main.add_command(export)
+main.add_command(pipeline)
+main.add_command(forecast_command)
+main.add_command(dedup)
 main.add_command(route)

@@ -34,6 +34,7 @@ from typing import Any, Final, Literal
 
 import attrs
 import cattrs
+from immutabledict import immutabledict
 
 from crmkit._validation import aware_utc
 from crmkit.errors import (
@@ -57,12 +58,13 @@ from crmkit.io._readers import (
 )
 from crmkit.io._transform import PlannedRow, RowTransformer, Validated, validate_row
 from crmkit.model import Entity, EntitySchema, Organization, OrganizationRole, Person
-from crmkit.repositories import Database, UnitOfWork
+from crmkit.repositories import Database, UnitOfWork, in_
 from crmkit.serialization import make_converter
 from crmkit.values import PostalAddress
 
 __all__ = ["ImportProgress", "ImportSummary", "import_entities", "row_key_system"]
 
+_NAMES_PER_QUERY: Final = 500
 _STORAGE_REFUSALS: Final = (AlreadyExists, ConcurrencyError, NotFound, ValidationError)
 """What a repository may refuse for one row; the batch is then stored without it."""
 
@@ -144,11 +146,19 @@ class _Counts:
 
 @attrs.define
 class _Organizations:
-    """Organisations found or created, by tidied name and by legacy id."""
+    """
+    Organisations found or created, by tidied name and by legacy id.
+
+    A batch also holds what it looked up ahead (the stored organisations with
+    each name) and the organisations it creates, which are added together
+    before the batch's own entities.
+    """
 
     by_name: dict[str, OrganizationId] = attrs.field(factory=dict)
     by_key: dict[str, OrganizationId] = attrs.field(factory=dict)
     created: int = 0
+    named: dict[str, list[Organization]] = attrs.field(factory=dict)
+    new: list[Organization] = attrs.field(factory=list)
 
     def merge(self, other: _Organizations) -> None:
         self.by_name.update(other.by_name)
@@ -253,50 +263,125 @@ class _Importer:
         self, accepted: list[Validated]
     ) -> list[tuple[_Outcome, tuple[Reject, ...]]]:
         """
-        Store the accepted rows in one unit of work.
+        Store the accepted rows in one unit of work, looking up and adding in bulk.
 
-        A row the repository refuses (its legacy id taken by another entity,
-        say) is left out and the batch stored again without it, so that one
+        Should the repository refuse that (a legacy id taken by another entity,
+        an archived entity to update, a concurrent writer), each half is stored
+        on its own, and so on down to the refused rows, which are rejected: one
         row never blocks the others.
         """
-        pending = list(accepted)
-        refused: list[tuple[_Outcome, tuple[Reject, ...]]] = []
-        while True:
-            staged = _Organizations()
-            outcomes: list[tuple[_Outcome, tuple[Reject, ...]]] = []
-            failed: tuple[Validated, Exception] | None = None
-            with self.database.unit_of_work() as uow:
-                for item in pending:
-                    try:
-                        outcomes.append((self._apply(uow, item, staged), ()))
-                    except _RowRefused as refusal:
-                        outcomes.append(("rejected", refusal.rejects))
-                    except _STORAGE_REFUSALS as error:
-                        failed = (item, error)
-                        break
-                if failed is None:
-                    uow.commit()
-                    self.organizations.merge(staged)
-                    self.counts.organizations += staged.created
-                    return refused + outcomes
-            item, storage_error = failed
-            pending.remove(item)
+        try:
+            return self._store_together(accepted)
+        except _STORAGE_REFUSALS as error:
+            if len(accepted) > 1:
+                middle = len(accepted) // 2
+                return self._store(accepted[:middle]) + self._store(accepted[middle:])
             reject = Reject(
-                row=item.plan.row,
-                line=item.plan.line,
+                row=accepted[0].plan.row,
+                line=accepted[0].plan.line,
                 column="",
                 value="",
-                reason=f"the database refused it: {storage_error}",
+                reason=f"the database refused it: {error}",
                 code="storage.refused",
             )
-            refused.append(("rejected", (reject,)))
+            return [("rejected", (reject,))]
+
+    def _store_together(
+        self, accepted: list[Validated]
+    ) -> list[tuple[_Outcome, tuple[Reject, ...]]]:
+        staged = _Organizations()
+        outcomes: list[tuple[_Outcome, tuple[Reject, ...]]] = []
+        with self.database.unit_of_work() as uow:
+            known = self._look_up(uow, accepted, staged)
+            pending: list[Entity] = []
+            for item in accepted:
+                system, value, _ = self._key(item.plan)
+                if (system, value) in known and known[system, value] in pending:
+                    # A second row for an entity this batch creates: store the
+                    # creations so far, so that this row updates it as usual.
+                    self._add_pending(uow, pending, staged)
+                    known.pop((system, value))
+                    known.update(self._look_up(uow, [item], staged))
+                try:
+                    outcome = self._apply(
+                        uow, item, staged, existing=known.get((system, value))
+                    )
+                except _RowRefused as refusal:
+                    outcomes.append(("rejected", refusal.rejects))
+                    continue
+                if isinstance(outcome, Entity):
+                    pending.append(outcome)
+                    known[system, value] = outcome
+                    outcome = "created"
+                outcomes.append((outcome, ()))
+            self._add_pending(uow, pending, staged)
+            uow.commit()
+        self.organizations.merge(staged)
+        self.counts.organizations += staged.created
+        return outcomes
+
+    def _add_pending(
+        self, uow: UnitOfWork, pending: list[Entity], staged: _Organizations
+    ) -> None:
+        """Add the organisations and entities created so far, and forget them."""
+        uow.organizations.add_many(staged.new)
+        uow.repository(self.cls).add_many(pending)
+        staged.new.clear()
+        pending.clear()
+
+    def _look_up(
+        self, uow: UnitOfWork, accepted: list[Validated], staged: _Organizations
+    ) -> dict[tuple[str, str], Entity]:
+        """
+        Find, in a few queries, what the batch's rows refer to.
+
+        Returns the stored entities by their (system, legacy id or row key); the
+        organisations found by legacy id or name go into ``staged``.
+        """
+        wanted: dict[str, set[str]] = {}
+        for item in accepted:
+            system, value, _ = self._key(item.plan)
+            wanted.setdefault(system, set()).add(value)
+        repository = uow.repository(self.cls)
+        known = {
+            (system, value): entity
+            for system, values in wanted.items()
+            for value, entity in repository.find_by_external_ids(system, values).items()
+        }
+        keys: set[str] = set()
+        names: set[str] = set()
+        for plan in (item.plan for item in accepted):
+            if plan.company is None:
+                continue
+            key = plan.company_key if self.company_key is not None else None
+            if key is not None and key not in self.organizations.by_key:
+                keys.add(key)
+                names.add(plan.company[0])
+            elif key is None and plan.company[0] not in self.organizations.by_name:
+                names.add(plan.company[0])
+        if keys:
+            system = self.company_key.system  # type: ignore[union-attr]
+            found = uow.organizations.find_by_external_ids(system, keys)
+            staged.by_key.update((key, o.id) for key, o in found.items())
+        staged.named.update((name, []) for name in names - staged.named.keys())
+        for organization in _named(uow, sorted(names)):
+            staged.named[organization.name].append(organization)
+        return known
 
     def _apply(
-        self, uow: UnitOfWork, item: Validated, staged: _Organizations
-    ) -> _Outcome:
-        repository = uow.repository(self.cls)
-        system, value, row_key = self._key(item.plan)
-        existing = repository.find_by_external_id(system, value)
+        self,
+        uow: UnitOfWork,
+        item: Validated,
+        staged: _Organizations,
+        *,
+        existing: Entity | None,
+    ) -> _Outcome | Entity:
+        """
+        What the row does to ``existing``, the entity stored under its key.
+
+        An update is stored here; a new entity is returned for the caller to add.
+        """
+        _, _, row_key = self._key(item.plan)
         if existing is not None and row_key:
             return "skipped"
         if existing is None and item.update_only:
@@ -314,8 +399,7 @@ class _Importer:
                         OrganizationRole(organization_id=organization, is_primary=True),
                     ),
                 )
-            repository.add(entity)
-            return "created"
+            return entity
         changes = self._changes(existing, item, organization)
         try:
             updated = existing.update(changes, at=self.at, schema=self.schema)
@@ -323,7 +407,7 @@ class _Importer:
             raise _RowRefused(tuple(map(item.plan.translate, error.errors))) from None
         if not updated.event.changes:
             return "unchanged"
-        repository.update(updated.entity)
+        uow.repository(self.cls).update(updated.entity)
         return "updated"
 
     def _changes(
@@ -361,19 +445,12 @@ class _Importer:
         assert item.plan.company is not None  # noqa: S101 - checked by the caller
         name, _ = item.plan.company
         key = item.plan.company_key if self.company_key is not None else None
-        repository = uow.organizations
         if key is not None:
             known = staged.by_key.get(key) or self.organizations.by_key.get(key)
-            if known is not None:
-                return known
-            found = repository.find_by_external_id(self.company_key.system, key)  # type: ignore[union-attr]
-            if found is not None:
-                staged.by_key[key] = found.id
-                return found.id
         else:
             known = staged.by_name.get(name) or self.organizations.by_name.get(name)
-            if known is not None:
-                return known
+        if known is not None:
+            return known
         return self._find_or_create(uow, item, staged, name, key)
 
     def _find_or_create(
@@ -385,12 +462,9 @@ class _Importer:
         key: str | None,
     ) -> OrganizationId:
         _, source = item.plan.company  # type: ignore[misc]
-        repository = uow.organizations
         system = self.company_key.system if self.company_key is not None else None
-        page = repository.find(where={"name": name}, limit=3)
-        candidates = [
-            o for o in page.items if key is None or system not in o.external_ids
-        ]
+        named = staged.named[name]
+        candidates = [o for o in named if key is None or system not in o.external_ids]
 
         def refuse(reason: str, code: str) -> _RowRefused:
             return _RowRefused(
@@ -417,11 +491,8 @@ class _Importer:
         if candidates:
             organization = candidates[0]
             if external:
-                changed = organization.update(
-                    {"external_ids": {**organization.external_ids, **external}},
-                    at=self.at,
-                )
-                repository.update(changed.entity)
+                organization = self._with_key(uow, organization, external, staged)
+                named[named.index(candidates[0])] = organization
         else:
             try:
                 organization = Organization.create(
@@ -434,13 +505,39 @@ class _Importer:
                 raise refuse(
                     f"cannot create organization {name!r}: {error}", "company.invalid"
                 ) from None
-            repository.add(organization)
+            staged.new.append(organization)
+            named.append(organization)
             staged.created += 1
         if key is not None:
             staged.by_key[key] = organization.id
         else:
             staged.by_name[name] = organization.id
         return organization.id
+
+    def _with_key(
+        self,
+        uow: UnitOfWork,
+        organization: Organization,
+        external: dict[str, str],
+        staged: _Organizations,
+    ) -> Organization:
+        """The organisation with a legacy id added; stored, unless still to add."""
+        external_ids = {**organization.external_ids, **external}
+        if organization in staged.new:
+            keyed = attrs.evolve(organization, external_ids=immutabledict(external_ids))
+            staged.new[staged.new.index(organization)] = keyed
+            return keyed
+        changed = organization.update({"external_ids": external_ids}, at=self.at)
+        uow.organizations.update(changed.entity)
+        return changed.entity
+
+
+def _named(uow: UnitOfWork, names: list[str]) -> Iterator[Organization]:
+    """The stored organisations having one of ``names``."""
+    for start in range(0, len(names), _NAMES_PER_QUERY):
+        where = {"name": in_(names[start : start + _NAMES_PER_QUERY])}
+        for page in uow.organizations.batches(size=1000, where=where):
+            yield from page
 
 
 def _with_primary(

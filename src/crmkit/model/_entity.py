@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Self, TypeVar
@@ -152,8 +153,26 @@ def _changes(old: Entity, new: Entity) -> Iterator[FieldChange]:
             yield FieldChange(field.name, before, after)
 
 
+@functools.cache
+def _settable(cls: type) -> frozenset[str]:
+    """The fields a caller may give: all but the bookkeeping ones."""
+    return frozenset(attrs.fields_dict(cls)) - BOOKKEEPING
+
+
+@functools.cache
+def _required(cls: type) -> tuple[str, ...]:
+    """The settable fields without a default, in class order."""
+    return tuple(
+        f.name
+        for f in attrs.fields(cls)
+        if f.name not in BOOKKEEPING and f.default is attrs.NOTHING
+    )
+
+
 def _refuse_fields(cls: type, values: Mapping[str, Any]) -> None:
     """Refuse names that are not fields, and the bookkeeping fields crmkit sets."""
+    if values.keys() <= _settable(cls):
+        return
     known = attrs.fields_dict(cls)
     errors = [
         FieldError(
@@ -237,12 +256,11 @@ class Entity(Checked):
         """
         at = aware_utc(at, "at")
         _refuse_fields(cls, fields)
+        entity_class: type = cls  # a plain type, as functools.cache's keys need
         missing = [
-            FieldError(f.name, None, "required", "is required")
-            for f in attrs.fields(cls)
-            if f.name not in BOOKKEEPING
-            and f.default is attrs.NOTHING
-            and f.name not in fields
+            FieldError(name, None, "required", "is required")
+            for name in _required(entity_class)
+            if name not in fields
         ]
         if missing:
             raise ValidationError(missing)

@@ -109,6 +109,8 @@ def text(
 
 def _to_utc(value: Any) -> Any:
     """Store instants in UTC, so that comparisons never depend on a zone's rules."""
+    if value.__class__ is datetime and value.tzinfo is UTC:
+        return value
     if isinstance(value, datetime) and value.utcoffset() is not None:
         return value.astimezone(UTC)
     return value
@@ -230,6 +232,8 @@ def many(kind: type | tuple[type, ...]) -> Any:
 
 
 def _as_tag_set(value: Any) -> Any:
+    if value.__class__ is frozenset and not value:
+        return value
     if isinstance(value, list | tuple | set | frozenset):
         return frozenset(_clean_text(tag) for tag in value)
     return value
@@ -266,6 +270,8 @@ def _empty_map() -> immutabledict[Any, Any]:
 
 
 def _as_frozen_map(value: Any) -> Any:
+    if value.__class__ is immutabledict:
+        return value
     if isinstance(value, Mapping) and not isinstance(value, immutabledict):
         return immutabledict(value) if value else EMPTY_MAP
     return value

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -10,7 +17,7 @@ from uuid import UUID
 import cattrs
 
 from crmkit._validation import aware_utc
-from crmkit.errors import StorageError, ValidationError
+from crmkit.errors import AlreadyExists, StorageError, ValidationError
 from crmkit.ids import UserId
 from crmkit.model import (
     Activity,
@@ -33,6 +40,7 @@ from crmkit.model import (
     User,
     diff,
 )
+from crmkit.repositories._catalog import CATALOG
 from crmkit.repositories._ports import FieldHistoryEntry, Repository
 from crmkit.repositories._query import Page
 from crmkit.values import EmailAddress, PhoneNumber
@@ -83,6 +91,11 @@ class UnitOfWorkBase:
     def record(self, event: Any) -> None:
         """Add a domain event to the outbox, stored when the unit commits."""
         raise NotImplementedError
+
+    def record_many(self, events: Iterable[Any]) -> None:
+        """Add domain events to the outbox, in order, stored when the unit commits."""
+        for event in events:
+            self.record(event)
 
     def ensure_writable(self) -> None:
         """Refuse a write in a read-only unit of work."""
@@ -170,16 +183,39 @@ class RepositoryBase(Generic[_E]):
     _cls: type[_E]
     _unit: UnitOfWorkBase
 
-    def _record_created(self, entity: Entity, actor: UserId | None) -> None:
-        self._unit.record(
-            EntityCreated(
-                entity_type=self._cls.entity_type,
-                entity_id=entity.id,
-                version=entity.version,
-                at=entity.created_at,
-                actor=actor,
-            )
+    def _created_event(self, entity: Entity, actor: UserId | None) -> EntityCreated:
+        return EntityCreated(
+            entity_type=self._cls.entity_type,
+            entity_id=entity.id,
+            version=entity.version,
+            at=entity.created_at,
+            actor=actor,
         )
+
+    def _record_created(self, entity: Entity, actor: UserId | None) -> None:
+        self._unit.record(self._created_event(entity, actor))
+
+    def _new_batch(self, entities: Iterable[_E]) -> list[_E]:
+        """
+        Check a batch for `add_many` on its own: types, and no id or external id twice.
+
+        What is already stored is each adapter's to check.
+        """
+        batch = list(entities)
+        ids: set[UUID] = set()
+        external: set[tuple[str, str]] = set()
+        for entity in batch:
+            self._check_type(entity)
+            if entity.id in ids:
+                raise AlreadyExists(self._cls.entity_type, "id", entity.id)
+            ids.add(entity.id)
+            for system, value in CATALOG[self._cls].external_ids(entity):
+                if (system, value) in external:
+                    raise AlreadyExists(
+                        self._cls.entity_type, f"external id {system}", value
+                    )
+                external.add((system, value))
+        return batch
 
     def _record_updated(self, old: Entity, new: Entity, actor: UserId | None) -> None:
         self._unit.record(

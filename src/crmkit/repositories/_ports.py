@@ -100,6 +100,15 @@ class Repository(Protocol[_E]):
         """Store a new entity; `AlreadyExists` if its id or an external id is taken."""
         ...
 
+    def add_many(self, entities: Iterable[_E], *, actor: UserId | None = None) -> None:
+        """
+        Store new entities together: what `add` does for each, in fewer round trips.
+
+        All or nothing: `AlreadyExists` names the first id or external id taken
+        (by a stored entity or by another of ``entities``), and none is stored.
+        """
+        ...
+
     def update(self, entity: _E, *, actor: UserId | None = None) -> None:
         """
         Store a new version: the stored one must be at ``entity.version - 1``.
@@ -162,7 +171,15 @@ class Repository(Protocol[_E]):
         ...
 
     def find_by_external_id(self, system: str, value: str) -> _E | None:
-        """The entity known as ``value`` in another ``system``, if any."""
+        """
+        The entity known as ``value`` in another ``system``, if any.
+
+        Archived entities are found too: they keep their external ids taken.
+        """
+        ...
+
+    def find_by_external_ids(self, system: str, values: Iterable[str]) -> dict[str, _E]:
+        """The entities known by ``values`` in ``system``, keyed by value."""
         ...
 
     def history(self, entity_id: UUID) -> list[FieldHistoryEntry]:
@@ -199,6 +216,10 @@ class UnitOfWork(Protocol):
 
     def record(self, event: Any) -> None:
         """Add a domain event to the outbox, stored when the unit commits."""
+        ...
+
+    def record_many(self, events: Iterable[Any]) -> None:
+        """Add domain events to the outbox, in order, stored when the unit commits."""
         ...
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:

@@ -22,6 +22,7 @@ a lock makes commits atomic across threads.
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -87,6 +88,7 @@ class MemoryDatabase:
         self._external: dict[tuple[type[Entity], str, str], UUID] = {}
         self._history: list[FieldHistoryEntry] = []
         self._outbox: list[OutboxMessage] = []
+        self._message_ids = itertools.count(1)
         self._published: set[int] = set()
 
     def unit_of_work(self, *, readonly: bool = False) -> MemoryUnitOfWork:
@@ -117,19 +119,9 @@ class MemoryDatabase:
                     self._rows[key] = row
                     self._index(key, row)
             self._history.extend(unit.new_history)
-            start = len(self._outbox) + 1
-            for number, record in enumerate(unit.new_events, start=start):
-                event_type, entity_type, entity_id, at, payload = record
-                self._outbox.append(
-                    OutboxMessage(
-                        id=number,
-                        event_type=event_type,
-                        entity_type=entity_type,
-                        entity_id=entity_id,
-                        at=at,
-                        payload=payload,
-                    )
-                )
+            self._outbox.extend(unit.new_events)
+            # Ids are taken when events are recorded; units commit in any order.
+            self._outbox.sort(key=_message_id)
             self._published.update(unit.new_published)
 
     def _check_external_ids(self, unit: MemoryUnitOfWork) -> None:
@@ -179,9 +171,7 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         self.writes: dict[_Key, _Row | None] = {}
         self.seen_rows: dict[_Key, _Row | None] = {}
         self.new_history: list[FieldHistoryEntry] = []
-        self.new_events: list[
-            tuple[str, str | None, Any, datetime, dict[str, Any]]
-        ] = []
+        self.new_events: list[OutboxMessage] = []
         self.new_published: set[int] = set()
         self._repositories: dict[type[Entity], MemoryRepository[Any]] = {}
 
@@ -198,7 +188,21 @@ class MemoryUnitOfWork(UnitOfWorkBase):
     def record(self, event: Any) -> None:
         """Add a domain event to the outbox, stored when the unit commits."""
         self.ensure_writable()
-        self.new_events.append(event_record(event, self.database.converter))
+        event_type, entity_type, entity_id, at, payload = event_record(
+            event, self.database.converter
+        )
+        with self.database._lock:  # noqa: SLF001 - ids are taken like a SQL sequence's
+            number = next(self.database._message_ids)  # noqa: SLF001
+        self.new_events.append(
+            OutboxMessage(
+                id=number,
+                event_type=event_type,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                at=at,
+                payload=payload,
+            )
+        )
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
         """Outbox messages not yet published, oldest first."""
@@ -206,7 +210,12 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         if bad_limit is not None:
             raise ValidationError([bad_limit])
         published = self.database._published | self.new_published  # noqa: SLF001
-        pending = (m for m in self.database._outbox if m.id not in published)  # noqa: SLF001
+        messages = heapq.merge(
+            self.database._outbox,  # noqa: SLF001
+            self.new_events,
+            key=_message_id,
+        )
+        pending = (m for m in messages if m.id not in published)
         return list(itertools.islice(pending, limit))
 
     def mark_published(self, message_ids: Iterable[int], *, at: datetime) -> None:
@@ -355,19 +364,32 @@ class MemoryRepository(RepositoryBase[_E]):
         return sorted(found, key=lambda e: e.id)  # type: ignore[arg-type]
 
     def find_by_external_id(self, system: str, value: str) -> _E | None:
-        """The entity known as ``value`` in another ``system``, if any."""
+        """
+        The entity known as ``value`` in another ``system``, if any.
+
+        Archived entities are found too: they keep their external ids taken.
+        """
+        return self.find_by_external_ids(system, [value]).get(value)
+
+    def find_by_external_ids(self, system: str, values: Iterable[str]) -> dict[str, _E]:
+        """The entities known by ``values`` in ``system``, keyed by value."""
+        wanted = set(values)
+        found: dict[str, _E] = {}
         for key, row in self._unit.writes.items():
-            if (
-                key[0] is self._cls
-                and row is not None
-                and (system, value) in set(self._catalog.external_ids(row.entity))
-            ):
-                return row.entity  # type: ignore[return-value]
-        owner = self._db._external.get((self._cls, system, value))  # noqa: SLF001
-        if owner is None or (self._cls, owner) in self._unit.writes:
-            return None
-        row = self._db._rows.get((self._cls, owner))  # noqa: SLF001
-        return None if row is None else row.entity  # type: ignore[return-value]
+            if key[0] is not self._cls or row is None:
+                continue
+            for held_system, value in self._catalog.external_ids(row.entity):
+                if held_system == system and value in wanted:
+                    found[value] = row.entity  # type: ignore[assignment]
+        stored = self._db._rows  # noqa: SLF001
+        for value in wanted - found.keys():
+            owner = self._db._external.get((self._cls, system, value))  # noqa: SLF001
+            if owner is None or (self._cls, owner) in self._unit.writes:
+                continue
+            row = stored.get((self._cls, owner))
+            if row is not None:
+                found[value] = row.entity  # type: ignore[assignment]
+        return found
 
     def history(self, entity_id: UUID) -> list[FieldHistoryEntry]:
         """Every recorded field change of the entity, oldest first."""
@@ -408,6 +430,28 @@ class MemoryRepository(RepositoryBase[_E]):
         self._check_external_ids(entity)
         self._stage(entity.id, _Row(entity), seen=None)
         self._record_created(entity, actor)
+
+    def add_many(self, entities: Iterable[_E], *, actor: UserId | None = None) -> None:
+        """Store new entities together; all or nothing (see `Repository.add_many`)."""
+        self._unit.ensure_writable()
+        batch = self._new_batch(entities)
+        for entity in batch:
+            if self._row(entity.id) is not None:
+                raise AlreadyExists(self._cls.entity_type, "id", entity.id)
+        claims: dict[str, list[str]] = {}
+        for entity in batch:
+            for system, value in self._catalog.external_ids(entity):
+                claims.setdefault(system, []).append(value)
+        for system, values in claims.items():
+            taken = self.find_by_external_ids(system, values)
+            if taken:
+                value = min(taken)
+                raise AlreadyExists(
+                    self._cls.entity_type, f"external id {system}", value
+                )
+        for entity in batch:
+            self._stage(entity.id, _Row(entity), seen=None)
+        self._unit.record_many(self._created_event(e, actor) for e in batch)
 
     def update(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new version; the stored one must be at ``entity.version - 1``."""
@@ -463,6 +507,10 @@ class MemoryRepository(RepositoryBase[_E]):
             raise NotFound(self._cls.entity_type, entity_id)
         self._stage(entity_id, attrs.evolve(row, archived_at=None), seen=row)
         self._record_restored(entity_id, at=at, actor=actor)
+
+
+def _message_id(message: OutboxMessage) -> int:
+    return message.id
 
 
 def _holds(value: Any, condition: Condition) -> bool:

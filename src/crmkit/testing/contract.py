@@ -81,7 +81,13 @@ except ImportError as error:  # pragma: no cover - depends on the installation
     )
     raise ImportError(msg) from error
 
-from crmkit.errors import AlreadyExists, ConcurrencyError, NotFound, ValidationError
+from crmkit.errors import (
+    AlreadyExists,
+    ConcurrencyError,
+    NotFound,
+    StorageError,
+    ValidationError,
+)
 from crmkit.ids import UserId
 from crmkit.model import (
     CustomField,
@@ -1490,6 +1496,140 @@ class RepositoryContract:
         with database.unit_of_work() as uow, pytest.raises(ValidationError):
             uow.people.find_by_phone(query)
 
+    # Adding in bulk -----------------------------------------------------------
+
+    @pytest.mark.parametrize("cls", _KINDS)
+    def test_add_many_stores_each_entity_as_add_does(
+        self, database: Database, cls: type[Entity]
+    ) -> None:
+        """Entities added together come back equal, each with its created event."""
+        entities = [_build(cls, at=_at(n)) for n in range(3)]
+        with database.unit_of_work() as uow:
+            uow.repository(cls).add_many(entities, actor=_ACTOR)
+            uow.commit()
+        with database.unit_of_work() as uow:
+            stored = uow.repository(cls).get_many(_ids(entities))
+            messages = uow.pending_messages()
+        assert entities == stored
+        assert [("EntityCreated", e.id, _at(n)) for n, e in enumerate(entities)] == [
+            (m.event_type, m.entity_id, m.at) for m in messages
+        ]
+        assert [str(_ACTOR)] * 3 == [m.payload["actor"] for m in messages]
+
+    def test_add_many_of_nothing_stores_nothing(self, database: Database) -> None:
+        """add_many of an empty batch is allowed and changes nothing."""
+        with database.unit_of_work() as uow:
+            uow.people.add_many([])
+            uow.commit()
+        with database.unit_of_work() as uow:
+            assert (0, []) == (uow.people.count(), uow.pending_messages())
+
+    def test_add_many_indexes_emails_phones_and_external_ids(
+        self, database: Database
+    ) -> None:
+        """Entities added in bulk are found by email, phone and external id."""
+        first = _build(
+            Person,
+            emails=[EmailAddress("Ana@Example.com")],
+            phones=[PhoneNumber("+33612345678")],
+            external_ids={"hubspot": "1"},
+        )
+        second = _build(Person, at=_at(1), external_ids={"hubspot": "2"})
+        with database.unit_of_work() as uow:
+            uow.people.add_many([first, second])
+            uow.commit()
+        with database.unit_of_work() as uow:
+            found = (
+                uow.people.find_by_email("ana@example.com"),
+                uow.people.find_by_phone("+33612345678"),
+                uow.people.find_by_external_ids("hubspot", ["2", "1", "3"]),
+            )
+        assert ([first], [first], {"1": first, "2": second}) == found
+
+    @pytest.mark.parametrize(
+        "clash",
+        ["stored id", "stored external id", "id twice", "external id twice"],
+    )
+    def test_add_many_is_all_or_nothing(self, database: Database, clash: str) -> None:
+        """A batch with one taken id or external id raises and stores none of it."""
+        stored = _build(Person, external_ids={"x": "1"})
+        _store(database, stored)
+        fresh = _build(Person, at=_at(1), external_ids={"x": "2"})
+        culprit = {
+            "stored id": attrs.evolve(_build(Person, at=_at(2)), id=stored.id),
+            "stored external id": _build(Person, at=_at(2), external_ids={"x": "1"}),
+            "id twice": attrs.evolve(_build(Person, at=_at(2)), id=fresh.id),
+            "external id twice": _build(Person, at=_at(2), external_ids={"x": "2"}),
+        }[clash]
+        with database.unit_of_work() as uow:
+            with pytest.raises(AlreadyExists):
+                uow.people.add_many([fresh, culprit])
+            uow.commit()
+        with database.unit_of_work() as uow:
+            assert ((stored,), 1) == (
+                uow.people.find(limit=10).items,
+                len(uow.pending_messages()),
+            )
+
+    def test_add_many_sees_the_units_own_additions(self, database: Database) -> None:
+        """A batch clashing with an uncommitted add of the same unit is refused."""
+        person = _build(Person, external_ids={"hubspot": "1"})
+        twin = _build(Person, at=_at(1), external_ids={"hubspot": "1"})
+        with database.unit_of_work() as uow:
+            uow.people.add(person)
+            with pytest.raises(AlreadyExists):
+                uow.people.add_many([twin])
+            with pytest.raises(AlreadyExists):
+                uow.people.add_many([person])
+            assert 1 == uow.people.count()
+
+    def test_add_many_refuses_another_type(self, database: Database) -> None:
+        """A batch holding an entity of another type raises ValidationError."""
+        with database.unit_of_work() as uow:
+            with pytest.raises(ValidationError):
+                uow.people.add_many([_build(Person), _build(Organization)])  # type: ignore[list-item]
+            assert 0 == uow.people.count()
+
+    def test_add_many_in_a_readonly_unit_is_refused(self, database: Database) -> None:
+        """A read-only unit refuses a bulk add like any other write."""
+        with database.unit_of_work(readonly=True) as uow, pytest.raises(StorageError):
+            uow.people.add_many([_build(Person)])
+
+    def test_find_by_external_ids_sees_archived_and_uncommitted_entities(
+        self, database: Database
+    ) -> None:
+        """Archived entities keep their external ids; a unit sees its own adds."""
+        archived = _build(Person, external_ids={"crm": "a"})
+        _store(database, archived)
+        with database.unit_of_work() as uow:
+            uow.people.delete(archived.id, at=_at(10))
+            uow.commit()
+        pending = _build(Person, at=_at(1), external_ids={"crm": "b"})
+        with database.unit_of_work() as uow:
+            uow.people.add(pending)
+            found = uow.people.find_by_external_ids("crm", ["a", "b", "c", "a"])
+        assert {"a": archived, "b": pending} == found
+
+    def test_record_many_adds_events_in_order(self, database: Database) -> None:
+        """Events recorded together join the outbox in the order given."""
+        person = _build(Person)
+        events = [
+            _CallLogged(
+                entity_type="person",
+                entity_id=person.id,
+                at=_at(n),
+                minutes=n,
+                note=f"call {n}",
+            )
+            for n in (3, 1, 2)
+        ]
+        with database.unit_of_work() as uow:
+            uow.record_many(events)
+            uow.record_many([])
+            uow.commit()
+        with database.unit_of_work() as uow:
+            assert [3, 1, 2] == [m.payload["minutes"] for m in uow.pending_messages()]
+
     @pytest.mark.parametrize("cls", [Person, Organization])
     def test_find_by_external_id(self, database: Database, cls: type[Entity]) -> None:
         """An entity is found by (system, id); other systems or ids find nothing."""
@@ -1761,6 +1901,19 @@ class RepositoryContract:
             message.at,
             message.payload,
         )
+
+    def test_a_unit_sees_its_own_events_before_commit(self, database: Database) -> None:
+        """Pending messages include the unit's own; their ids stay the same."""
+        first, second = _build(Person), _build(Person, at=_at(1))
+        _store(database, first)
+        with database.unit_of_work() as uow:
+            uow.people.add(second)
+            before = [(m.id, m.entity_id) for m in uow.pending_messages()]
+            uow.commit()
+        with database.unit_of_work() as uow:
+            after = [(m.id, m.entity_id) for m in uow.pending_messages()]
+        assert [first.id, second.id] == [entity_id for _, entity_id in before]
+        assert before == after
 
     @pytest.mark.parametrize("event", [object(), {"at": _T0}, _T0])
     def test_record_refuses_what_is_not_an_event(

@@ -29,6 +29,7 @@ from crmkit.serialization import make_converter
 __all__ = ["SqlDatabase", "SqlUnitOfWork"]
 
 _READONLY = "crmkit.readonly"
+_OUTBOX_COLUMNS = ("event_type", "entity_type", "entity_id", "at", "payload")
 
 _E = TypeVar("_E", bound=Entity)
 
@@ -246,19 +247,23 @@ class SqlUnitOfWork(UnitOfWorkBase):
 
     def record(self, event: Any) -> None:
         """Add a domain event to the outbox, in this transaction."""
+        self.record_many([event])
+
+    def record_many(self, events: Iterable[Any]) -> None:
+        """Add domain events to the outbox, in order, in this transaction."""
         self.ensure_writable()
-        event_type, entity_type, entity_id, at, payload = event_record(
-            event, self.database.converter
-        )
-        self.connection().execute(
-            insert(OUTBOX).values(
-                event_type=event_type,
-                entity_type=entity_type,
-                entity_id=entity_id,
-                at=at,
-                payload=payload,
+        rows = [
+            dict(
+                zip(
+                    _OUTBOX_COLUMNS,
+                    event_record(event, self.database.converter),
+                    strict=True,
+                )
             )
-        )
+            for event in events
+        ]
+        if rows:
+            self.connection().execute(insert(OUTBOX), rows)
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
         """Outbox messages not yet published, oldest first."""

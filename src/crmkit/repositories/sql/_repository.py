@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -10,8 +11,10 @@ from uuid import UUID
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     Table,
     and_,
+    bindparam,
     delete,
     false,
     func,
@@ -54,7 +57,9 @@ if TYPE_CHECKING:
 __all__ = ["SqlRepository"]
 
 _E = TypeVar("_E", bound=Entity)
-_COMMON = frozenset({"id", "version", "created_at", "updated_at"})
+_T = TypeVar("_T")
+_CHUNK = 500
+"""Values per ``IN (...)``: well under SQLite's and PostgreSQL's bind limits."""
 
 
 def _condition(column: Any, condition: Condition) -> ColumnElement[bool]:
@@ -128,12 +133,8 @@ class SqlRepository(RepositoryBase[_E]):
     # Reading --------------------------------------------------------------------
 
     def _select_row(self, entity_id: UUID, *, lock: bool = False) -> Any:
-        statement = select(self._table.c.data, self._table.c.archived_at).where(
-            self._table.c.id == entity_id
-        )
-        if lock:
-            statement = statement.with_for_update()
-        return self._connection.execute(statement).first()
+        statement = _row_by_id(self._table, lock=lock)
+        return self._connection.execute(statement, {"id": entity_id}).first()
 
     def get(self, entity_id: UUID, *, include_archived: bool = False) -> _E:
         """Return the entity, or raise `NotFound`."""
@@ -146,8 +147,7 @@ class SqlRepository(RepositoryBase[_E]):
         """Return the entities in the order asked; `NotFound` names any missing."""
         ids = list(entity_ids)
         found: dict[UUID, Any] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in _chunks(ids):
             rows = self._connection.execute(
                 select(self._table.c.id, self._table.c.data).where(
                     self._table.c.id.in_(chunk), self._table.c.archived_at.is_(None)
@@ -221,32 +221,37 @@ class SqlRepository(RepositoryBase[_E]):
         return int(self._connection.execute(statement).scalar_one())
 
     def _by_point(self, kind: str, value: str) -> list[_E]:
-        points = CONTACT_POINTS.c
-        statement = (
-            select(self._table.c.data)
-            .join(CONTACT_POINTS, points.entity_id == self._table.c.id)
-            .where(
-                points.entity_type == self._type,
-                points.kind == kind,
-                points.value == value,
-                self._table.c.archived_at.is_(None),
-            )
-            .order_by(self._table.c.id)
+        rows = self._connection.execute(
+            _point_lookup(self._table),
+            {"entity_type": self._type, "kind": kind, "value": value},
         )
-        return [self._load(row.data) for row in self._connection.execute(statement)]
+        return [self._load(row.data) for row in rows]
 
     def find_by_external_id(self, system: str, value: str) -> _E | None:
-        """The entity known as ``value`` in another ``system``, if any."""
+        """
+        The entity known as ``value`` in another ``system``, if any.
+
+        Archived entities are found too: they keep their external ids taken.
+        """
+        return self.find_by_external_ids(system, [value]).get(value)
+
+    def find_by_external_ids(self, system: str, values: Iterable[str]) -> dict[str, _E]:
+        """The entities known by ``values`` in ``system``, keyed by value."""
         ids = EXTERNAL_IDS.c
-        statement = (
-            select(self._table.c.data)
-            .join(EXTERNAL_IDS, ids.entity_id == self._table.c.id)
-            .where(
-                ids.entity_type == self._type, ids.system == system, ids.value == value
+        found: dict[str, _E] = {}
+        for chunk in _chunks(sorted(set(values))):
+            statement = (
+                select(ids.value, self._table.c.data)
+                .join(EXTERNAL_IDS, ids.entity_id == self._table.c.id)
+                .where(
+                    ids.entity_type == self._type,
+                    ids.system == system,
+                    ids.value.in_(chunk),
+                )
             )
-        )
-        row = self._connection.execute(statement).first()
-        return None if row is None else self._load(row.data)
+            for row in self._connection.execute(statement):
+                found[row.value] = self._load(row.data)
+        return found
 
     def history(self, entity_id: UUID) -> list[FieldHistoryEntry]:
         """Every recorded field change of the entity, oldest first."""
@@ -319,14 +324,68 @@ class SqlRepository(RepositoryBase[_E]):
 
     def add(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new entity; `AlreadyExists` if its id or an external id is taken."""
+        self.add_many([entity], actor=actor)
+
+    def add_many(self, entities: Iterable[_E], *, actor: UserId | None = None) -> None:
+        """Store new entities together; all or nothing (see `Repository.add_many`)."""
         self._unit.ensure_writable()
-        self._check_type(entity)
-        if self._select_row(entity.id) is not None:
-            raise AlreadyExists(self._type, "id", entity.id)
-        self._check_external_ids(entity)
-        self._connection.execute(insert(self._table).values(**self._columns(entity)))
-        self._write_lookups(entity)
-        self._record_created(entity, actor)
+        batch = self._new_batch(entities)
+        if not batch:
+            return
+        self._check_free(batch)
+        rows = [self._columns(entity) for entity in batch]
+        points = [
+            {"entity_type": self._type, "entity_id": entity.id, "kind": k, "value": v}
+            for entity in batch
+            for k, v in self._catalog.contact_points(entity)
+        ]
+        external = [
+            {"entity_type": self._type, "system": s, "value": v, "entity_id": entity.id}
+            for entity in batch
+            for s, v in self._catalog.external_ids(entity)
+        ]
+        connection = self._connection
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(self._table), rows)
+                if points:
+                    connection.execute(insert(CONTACT_POINTS), points)
+                if external:
+                    connection.execute(insert(EXTERNAL_IDS), external)
+        except IntegrityError:
+            # Another transaction took an id or external id since _check_free.
+            raise AlreadyExists(
+                self._type, "id or external id", "taken by a concurrent transaction"
+            ) from None
+        self._unit.record_many(self._created_event(e, actor) for e in batch)
+
+    def _check_free(self, batch: Sequence[_E]) -> None:
+        """Refuse a batch whose ids or external ids are already stored."""
+        table = self._table
+        for chunk in _chunks([entity.id for entity in batch]):
+            taken = self._connection.execute(
+                select(table.c.id).where(table.c.id.in_(chunk)).order_by(table.c.id)
+            ).scalar()
+            if taken is not None:
+                raise AlreadyExists(self._type, "id", taken)
+        claims: dict[str, list[str]] = {}
+        for entity in batch:
+            for system, value in self._catalog.external_ids(entity):
+                claims.setdefault(system, []).append(value)
+        ids = EXTERNAL_IDS.c
+        for system, values in sorted(claims.items()):
+            for values_chunk in _chunks(sorted(values)):
+                held = self._connection.execute(
+                    select(ids.value)
+                    .where(
+                        ids.entity_type == self._type,
+                        ids.system == system,
+                        ids.value.in_(values_chunk),
+                    )
+                    .order_by(ids.value)
+                ).scalar()
+                if held is not None:
+                    raise AlreadyExists(self._type, f"external id {system}", held)
 
     def update(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new version; the stored one must be at ``entity.version - 1``."""
@@ -422,6 +481,43 @@ class SqlRepository(RepositoryBase[_E]):
         if result.rowcount != 1:
             raise NotFound(self._type, entity_id)
         self._record_restored(entity_id, at=at, actor=actor)
+
+
+@functools.cache
+def _row_by_id(table: Table, *, lock: bool) -> Select[tuple[Any, Any]]:
+    """One row's document and archive time, built once per table."""
+    statement = select(table.c.data, table.c.archived_at).where(
+        table.c.id == bindparam("id")
+    )
+    return statement.with_for_update() if lock else statement
+
+
+@functools.cache
+def _point_lookup(table: Table) -> Select[tuple[Any]]:
+    """
+    The live entities of ``table`` having one contact point, built once per table.
+
+    Lookups by email and phone are the hottest reads; building the statement
+    each time cost more than running it.
+    """
+    points = CONTACT_POINTS.c
+    return (
+        select(table.c.data)
+        .join(CONTACT_POINTS, points.entity_id == table.c.id)
+        .where(
+            points.entity_type == bindparam("entity_type"),
+            points.kind == bindparam("kind"),
+            points.value == bindparam("value"),
+            table.c.archived_at.is_(None),
+        )
+        .order_by(table.c.id)
+    )
+
+
+def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``values`` in slices small enough for one ``IN (...)`` on every dialect."""
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
 
 
 def _ordering(keys: Sequence[tuple[Any, bool]]) -> list[Any]:

@@ -1,0 +1,160 @@
+"""Blocking: candidate pairs from records that share a key, with a cap per block."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import Final
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from crmkit.dedup._compare import Texts
+from crmkit.dedup._config import BlockingKey, KeyTransform
+from crmkit.dedup._phonetic import english_code, french_code
+from crmkit.dedup._tables import Tables
+
+__all__ = ["BlockingReport", "candidate_pairs"]
+
+Indices = npt.NDArray[np.int64]
+_TAIL: Final = 4
+
+
+@attrs.frozen
+class BlockingReport:
+    """
+    What blocking did: pairs per key, the union, and the blocks it skipped.
+
+    Attributes:
+        pairs_by_key: Pairs each key generated (before the union).
+        pairs: Distinct candidate pairs compared.
+        skipped_blocks: Per key, the blocks over ``max_block_size`` records,
+            as (key value, size), largest first (at most ten per key).
+
+    .. versionadded:: 0.1
+    """
+
+    pairs_by_key: Mapping[str, int]
+    pairs: int
+    skipped_blocks: Mapping[str, tuple[tuple[str, int], ...]]
+
+
+def _first_group(tables: Tables) -> Callable[[str], str]:
+    def key(value: str) -> str:
+        groups = tables.given_name_groups(value)
+        return f"#{min(groups)}" if groups else value
+
+    return key
+
+
+def _transform(transform: KeyTransform, tables: Tables) -> Callable[[str], str]:
+    transforms: dict[KeyTransform, Callable[[str], str]] = {
+        KeyTransform.VALUE: lambda v: v,
+        KeyTransform.FIRST_LETTER: lambda v: v[:1],
+        KeyTransform.FIRST_3: lambda v: v[:3],
+        KeyTransform.PHONETIC_FR: french_code,
+        KeyTransform.PHONETIC_EN: english_code,
+        KeyTransform.NAME_GROUP: _first_group(tables),
+        KeyTransform.LAST_4_DIGITS: lambda v: v[-_TAIL:] if len(v) >= _TAIL else "",
+        KeyTransform.EMAIL_LOCAL: lambda v: v.rpartition("@")[0],
+    }
+    return transforms[transform]
+
+
+def key_codes(
+    key: BlockingKey, columns: Mapping[str, Texts], tables: Tables
+) -> tuple[Indices, Callable[[int], str]]:
+    """
+    Each record's key as an integer (-1 where a part is blank).
+
+    Returns:
+        The integers, and a function giving a record's key as text.
+    """
+    lookup: dict[str, int] = {"": -1}
+    parts = []
+    for part in key.parts:
+        transform = _transform(part.transform, tables)
+        column = columns[part.field]
+        distinct = {
+            v: lookup.setdefault(transform(v) if v else "", len(lookup) - 1)
+            for v in set(column)
+        }
+        parts.append(np.fromiter((distinct[v] for v in column), np.int64, len(column)))
+    words = list(lookup)[1:]
+    stacked = np.stack(parts, axis=1)
+    blank = (stacked < 0).any(axis=1)
+    if key.unordered:
+        stacked.sort(axis=1)
+    combined = np.zeros(len(stacked), dtype=np.int64)
+    for column_codes in stacked.T:
+        # Re-numbered after each part, so the integers never overflow.
+        merged = combined * (len(words) + 1) + column_codes + 1
+        combined = np.unique(merged, return_inverse=True)[1].astype(np.int64)
+
+    def describe(record: int) -> str:
+        return " ".join(words[k] for k in stacked[record].tolist())
+
+    return np.where(blank, -1, combined).astype(np.int64), describe
+
+
+def _block_pairs(
+    keys: Indices, size: int, max_block_size: int
+) -> tuple[Indices, list[tuple[int, int]]]:
+    """Pair codes ``i * size + j`` in blocks; (a member, size) of those over the cap."""
+    members = np.flatnonzero(keys >= 0)
+    order = members[np.argsort(keys[members], kind="stable")]
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    lengths = np.diff(np.r_[starts, len(order)])
+    pairs = [np.zeros(0, dtype=np.int64)]
+    for length in np.unique(lengths).tolist():
+        if length < 2 or length > max_block_size:  # noqa: PLR2004 (a pair needs two)
+            continue
+        first = starts[lengths == length]
+        block = order[first[:, None] + np.arange(length)]  # blocks by members, sorted
+        i, j = _upper(length)
+        pairs.append((block[:, i] * size + block[:, j]).ravel())
+    big = lengths > max_block_size
+    too_big = [
+        (int(member), int(n))
+        for member, n in zip(order[starts[big]], lengths[big], strict=True)
+    ]
+    return np.concatenate(pairs), too_big
+
+
+def candidate_pairs(
+    keys: Sequence[BlockingKey],
+    columns: Mapping[str, Texts],
+    *,
+    tables: Tables,
+    max_block_size: int,
+) -> tuple[Indices, Indices, BlockingReport]:
+    """
+    The union of pairs ``(i, j)``, ``i < j``, that share at least one key.
+
+    Returns:
+        Left indices, right indices (sorted by left then right) and the report.
+    """
+    size = len(next(iter(columns.values()), ()))
+    codes: list[Indices] = []
+    by_key: dict[str, int] = {}
+    skipped: dict[str, tuple[tuple[str, int], ...]] = {}
+    for key in keys:
+        record_keys, describe = key_codes(key, columns, tables)
+        pairs, too_big = _block_pairs(record_keys, size, max_block_size)
+        by_key[key.name] = len(pairs)
+        codes.append(pairs)
+        if too_big:
+            largest = sorted(too_big, key=lambda b: -b[1])[:10]
+            skipped[key.name] = tuple((describe(member), n) for member, n in largest)
+    union = np.unique(np.concatenate(codes)) if codes else np.zeros(0, dtype=np.int64)
+    left, right = np.divmod(union, max(size, 1))
+    report = BlockingReport(by_key, len(union), skipped)
+    return left.astype(np.int64), right.astype(np.int64), report
+
+
+@cache
+def _upper(count: int) -> tuple[Indices, Indices]:
+    i, j = np.triu_indices(count, k=1)
+    return i.astype(np.int64), j.astype(np.int64)

@@ -1,0 +1,378 @@
+"""
+Comparators: vectorised scores in [0, 1] for pairs of normalised values.
+
+Each takes two equal-length sequences (the left and right value of each pair) and
+returns a float array; a pair where either value is blank scores NaN, which rules
+and models read as "no evidence" (neither a match nor against one).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from crmkit.dedup._phonetic import english_code, french_code
+from crmkit.dedup._tables import Tables
+
+__all__ = ["Coded", "Comparator", "Texts", "compare"]
+
+Scores = npt.NDArray[np.float64]
+Values = npt.NDArray[np.object_]
+Indices = npt.NDArray[np.int64]
+Coded = tuple[Sequence[str], Indices, Indices]
+
+
+class _Batch:
+    """The pairs one comparator scores, with what it may need."""
+
+    def __init__(
+        self,
+        left: Values,
+        right: Values,
+        *,
+        tables: Tables,
+        scale: float,
+        workers: int,
+        codes: Coded | None,
+    ) -> None:
+        self.left = left
+        self.right = right
+        self.tables = tables
+        self.scale = scale
+        self.workers = workers
+        self._codes = codes
+
+    def coded(self) -> Coded:
+        """Distinct values and each side's indices into them (found once)."""
+        if self._codes is None:
+            self._codes = _factorize(self.left, self.right)
+        return self._codes
+
+    def subset(self, rows: Indices) -> _Batch:
+        """The same batch restricted to some pairs."""
+        codes = None
+        if self._codes is not None:
+            vocabulary, left_codes, right_codes = self._codes
+            codes = (vocabulary, left_codes[rows], right_codes[rows])
+        return _Batch(
+            self.left[rows],
+            self.right[rows],
+            tables=self.tables,
+            scale=self.scale,
+            workers=self.workers,
+            codes=codes,
+        )
+
+
+Texts = Sequence[str] | Values
+_Scorer = Callable[..., float]
+_PHONE_TAIL: Final = 8
+_INITIAL_SCORE: Final = 0.92
+_SHORT_NAME: Final = 3
+
+
+class Comparator(enum.StrEnum):
+    """
+    The comparators crmkit ships, by name (as rules and models refer to them).
+
+    .. versionadded:: 0.1
+    """
+
+    EXACT = "exact"
+    JARO_WINKLER = "jaro_winkler"
+    LEVENSHTEIN = "levenshtein"
+    TOKEN_SET = "token_set"  # noqa: S105 (a comparator name, not a secret)
+    INITIALS = "initials"
+    PHONETIC_FR = "phonetic_fr"
+    PHONETIC_EN = "phonetic_en"
+    NAME = "name"
+    EMAIL = "email"
+    PHONE = "phone"
+    NUMBER = "number"
+    DATE = "date"
+
+
+def compare(
+    comparator: Comparator,
+    left: Texts,
+    right: Texts,
+    *,
+    tables: Tables | None = None,
+    scale: float = 1.0,
+    workers: int = 1,
+    codes: Coded | None = None,
+) -> Scores:
+    """
+    Score each pair ``(left[i], right[i])`` with one comparator.
+
+    >>> compare(Comparator.NAME, ["bob", "anne", ""], ["robert", "annie", "x"]).round(2)
+    array([1.  , 0.95,  nan])
+
+    Args:
+        comparator: Which comparison to make.
+        left: Normalised values, one per pair.
+        right: The values they are compared with.
+        tables: Name variants for `Comparator.NAME` (default: the shipped ones).
+        scale: For `NUMBER` and `DATE`, the difference (in units or days) at
+            which the score reaches 0.
+        workers: Threads rapidfuzz may use (``-1``: all cores).
+        codes: The same pairs as indices into a shared list of distinct values
+            (``(vocabulary, left_codes, right_codes)``), when the caller has them:
+            comparators that work per distinct pair then skip finding them.
+
+    Returns:
+        One score per pair in [0, 1], NaN where either value is blank.
+    """
+    if len(left) != len(right):
+        raise ValueError(f"{len(left)} left values but {len(right)} right values")
+    lefts = np.asarray(left, dtype=object)
+    rights = np.asarray(right, dtype=object)
+    blank = (lefts == "") | (rights == "")
+    if len(lefts) == 0:
+        return np.zeros(0)
+    batch = _Batch(
+        lefts,
+        rights,
+        tables=tables or Tables.default(),
+        scale=scale,
+        workers=workers,
+        codes=codes,
+    )
+    scores = _COMPARATORS[comparator](batch)
+    scores[blank] = np.nan
+    return scores
+
+
+def _pairwise(
+    scorer: _Scorer,
+    left: Values | Sequence[str],
+    right: Values | Sequence[str],
+    workers: int,
+) -> Scores:
+    scores: Scores = np.asarray(
+        process.cpdist(left, right, scorer=scorer, workers=workers, dtype=np.float64),
+        dtype=np.float64,
+    )
+    return scores
+
+
+def _exact(batch: _Batch) -> Scores:
+    equal: npt.NDArray[np.bool_] = batch.left == batch.right
+    return equal.astype(np.float64)
+
+
+def _jaro_winkler(batch: _Batch) -> Scores:
+    return _pairwise(
+        JaroWinkler.normalized_similarity, batch.left, batch.right, batch.workers
+    )
+
+
+def _levenshtein(batch: _Batch) -> Scores:
+    return _pairwise(
+        Levenshtein.normalized_similarity, batch.left, batch.right, batch.workers
+    )
+
+
+def _token_set(batch: _Batch) -> Scores:
+    return (
+        _pairwise(fuzz.token_set_ratio, batch.left, batch.right, batch.workers) / 100.0
+    )
+
+
+def _factorize(left: Values, right: Values) -> tuple[list[str], Indices, Indices]:
+    """Distinct values, and each side's values as indices into them."""
+    lookup: dict[str, int] = {}
+    size = len(left)
+    codes = np.fromiter(
+        (lookup.setdefault(v, len(lookup)) for side in (left, right) for v in side),
+        dtype=np.int64,
+        count=2 * size,
+    )
+    return list(lookup), codes[:size], codes[size:]
+
+
+def _by_distinct_pairs(batch: _Batch, score: Callable[[str, str], float]) -> Scores:
+    """Apply a Python scorer once per distinct pair of values, not once per pair."""
+    if len(batch.left) == 0:
+        return np.zeros(0)
+    values, left_codes, right_codes = batch.coded()
+    width = len(values)
+    distinct, inverse = np.unique(left_codes * width + right_codes, return_inverse=True)
+    table = np.fromiter(
+        (score(values[k // width], values[k % width]) for k in distinct.tolist()),
+        dtype=np.float64,
+        count=len(distinct),
+    )
+    result: Scores = table[inverse]
+    return result
+
+
+def _is_initials(a: str, b: str) -> float:
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    initials = "".join(word[0] for word in long_.split() if word)
+    return float(a == b or (bool(short) and short in (initials, long_[:1])))
+
+
+def _is_variant_initial(a: str, b: str, tables: Tables) -> float:
+    """Initials of the name or of one of its variants (``r`` / ``bobby``)."""
+    if _is_initials(a, b):
+        return 1.0
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) != 1:
+        return 0.0
+    groups = tables.given_name_groups(long_)
+    return float(
+        any(name[:1] == short for g in groups for name in tables.nickname_groups[g])
+    )
+
+
+def _initials(batch: _Batch) -> Scores:
+    """
+    1 when equal, or when one is the other's initials (``j`` / ``jonathan``).
+
+    The initial of a variant counts: ``R.`` may be Bobby (Robert).
+    """
+    tables = batch.tables
+    return _by_distinct_pairs(batch, lambda a, b: _is_variant_initial(a, b, tables))
+
+
+def _phonetic(code: Callable[[str], str]) -> Callable[[_Batch], Scores]:
+    def score(batch: _Batch) -> Scores:
+        return _by_distinct_pairs(batch, lambda a, b: float(code(a) == code(b) != ""))
+
+    return score
+
+
+def _name(batch: _Batch) -> Scores:
+    """Jaro-Winkler; 1 for variants (Bob/Robert), 0.92 or more for initials (J/John)."""
+    tables = batch.tables
+    scores = _pairwise(
+        JaroWinkler.normalized_similarity, batch.left, batch.right, batch.workers
+    )
+    unsure = np.flatnonzero((scores < 1.0) & _may_vary(batch))
+    if len(unsure):
+
+        def variant(a: str, b: str) -> float:
+            if _same_name(a, b, tables):
+                return 1.0
+            return _INITIAL_SCORE if _is_variant_initial(a, b, tables) else 0.0
+
+        scores[unsure] = np.maximum(
+            scores[unsure], _by_distinct_pairs(batch.subset(unsure), variant)
+        )
+    return scores
+
+
+def _may_vary(batch: _Batch) -> npt.NDArray[np.bool_]:
+    """Pairs that may be variants or initials: both known or compound, or one short."""
+    if len(batch.left) == 0:
+        return np.zeros(0, dtype=bool)
+    values, lc, rc = batch.coded()
+    tables = batch.tables
+    known = _per_value(
+        values, lc, rc, lambda v: bool(tables.given_name_groups(v)) or " " in v
+    )
+    short = _per_value(values, lc, rc, lambda v: len(v) <= _SHORT_NAME)
+    result: npt.NDArray[np.bool_] = (known[lc] & known[rc]) | short[lc] | short[rc]
+    return result
+
+
+def _per_value(
+    values: Sequence[str],
+    left_codes: Indices,
+    right_codes: Indices,
+    test: Callable[[str], bool],
+) -> npt.NDArray[np.bool_]:
+    """``test`` of each value the pairs use, by index into ``values``."""
+    used = np.unique(np.concatenate([left_codes, right_codes]))
+    flags = np.zeros(len(values), dtype=bool)
+    flags[used] = np.fromiter(
+        (test(values[k]) for k in used.tolist()), dtype=bool, count=len(used)
+    )
+    return flags
+
+
+def _same_name(a: str, b: str, tables: Tables) -> bool:
+    if tables.given_name_groups(a) & tables.given_name_groups(b):
+        return True
+    first_a, first_b = a.split(), b.split()
+    return len(first_a) == len(first_b) and all(
+        x == y or tables.given_name_groups(x) & tables.given_name_groups(y)
+        for x, y in zip(first_a, first_b, strict=True)
+    )
+
+
+def _email(batch: _Batch) -> Scores:
+    """Exact 1; else local parts by edit similarity, weighed by the domain."""
+    values, lc, rc = batch.coded()
+    used = np.unique(np.concatenate([lc, rc]))
+    parts = {k: values[k].rpartition("@") for k in used.tolist()}
+    local = _pairwise(
+        Levenshtein.normalized_similarity,
+        [parts[k][0] for k in lc.tolist()],
+        [parts[k][0] for k in rc.tolist()],
+        batch.workers,
+    )
+    domain_code = {domain: i for i, domain in enumerate({p[2] for p in parts.values()})}
+    domains = np.zeros(len(values), dtype=np.int64)
+    for k, part in parts.items():
+        domains[k] = domain_code[part[2]]
+    same_domain = domains[lc] == domains[rc]
+    return np.where(same_domain, 0.2 + 0.8 * local, 0.8 * local)
+
+
+def _phone(batch: _Batch) -> Scores:
+    """Exact 1; same last eight digits 0.9; else edit similarity, halved."""
+    left, right = batch.left, batch.right
+    tails_equal = np.fromiter(
+        (
+            a[-_PHONE_TAIL:] == b[-_PHONE_TAIL:]
+            for a, b in zip(left, right, strict=True)
+        ),
+        dtype=bool,
+        count=len(left),
+    )
+    similar = (
+        _pairwise(Levenshtein.normalized_similarity, left, right, batch.workers) / 2
+    )
+    return np.where(left == right, 1.0, np.where(tails_equal, 0.9, similar))
+
+
+def _closeness(values: Callable[[str], float]) -> Callable[[_Batch], Scores]:
+    def score(batch: _Batch) -> Scores:
+        def close(a: str, b: str) -> float:
+            try:
+                return max(0.0, 1.0 - abs(values(a) - values(b)) / batch.scale)
+            except ValueError:
+                return float(a == b)
+
+        return _by_distinct_pairs(batch, close)
+
+    return score
+
+
+def _days(text: str) -> float:
+    return float(date.fromisoformat(text).toordinal())
+
+
+_COMPARATORS: Final[dict[Comparator, Callable[[_Batch], Scores]]] = {
+    Comparator.EXACT: _exact,
+    Comparator.JARO_WINKLER: _jaro_winkler,
+    Comparator.LEVENSHTEIN: _levenshtein,
+    Comparator.TOKEN_SET: _token_set,
+    Comparator.INITIALS: _initials,
+    Comparator.PHONETIC_FR: _phonetic(french_code),
+    Comparator.PHONETIC_EN: _phonetic(english_code),
+    Comparator.NAME: _name,
+    Comparator.EMAIL: _email,
+    Comparator.PHONE: _phone,
+    Comparator.NUMBER: _closeness(float),
+    Comparator.DATE: _closeness(_days),
+}

@@ -1,0 +1,543 @@
+"""Batch deduplication: normalise, block, score, decide, cluster, explain."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Final
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from crmkit.dedup._blocking import BlockingReport, candidate_pairs
+from crmkit.dedup._cluster import cluster
+from crmkit.dedup._compare import Comparator, compare
+from crmkit.dedup._config import (
+    Condition,
+    DedupConfig,
+    FellegiSunter,
+    Method,
+    RuleGroup,
+    Training,
+)
+from crmkit.dedup._defaults import contact_config
+from crmkit.dedup._explain import FieldEvidence, PairExplanation
+from crmkit.dedup._model import (
+    levels_of,
+    match_weights,
+    probability,
+    term_frequencies,
+    tf_adjustment,
+    train_em,
+    train_pseudo_labelled,
+)
+from crmkit.dedup._normalize import Normalizer
+from crmkit.dedup._tables import Tables
+from crmkit.errors import FieldError, ValidationError
+
+__all__ = ["DedupResult", "find_duplicates", "prepare"]
+
+Indices = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+_MIN_TRAINING_RECORDS: Final = 500
+_SWAP_MARGIN: Final = 0.3
+_SWAP_MIN: Final = 1.7
+
+
+@attrs.frozen
+class _Scored:
+    left: Indices
+    right: Indices
+    sides: _Sides
+    swapped: Bools
+    scores: dict[tuple[str, Comparator], Floats]
+    levels: npt.NDArray[np.int8]
+    weights: Floats
+    total: Floats
+    probability: Floats
+    rule: npt.NDArray[np.int16]
+    veto: npt.NDArray[np.int16]
+    matched: Bools
+
+
+class _Sides:
+    """The left and right values of a batch of pairs, and their scores so far."""
+
+    def __init__(self, scorer: _Scorer, left: Indices, right: Indices) -> None:
+        self.lefts = {name: column[left] for name, column in scorer.columns.items()}
+        self.rights = {name: column[right] for name, column in scorer.columns.items()}
+        self.left_codes = {name: codes[left] for name, codes in scorer.codes.items()}
+        self.right_codes = {name: codes[right] for name, codes in scorer.codes.items()}
+        self.vocabulary = scorer.vocabulary
+        self.tables = scorer.tables
+        self.workers = scorer.workers
+        self.size = len(left)
+        self.swapped: Bools = np.zeros(self.size, dtype=bool)
+        self.cache: dict[tuple[str, Comparator], Floats] = {}
+
+    def _compare(
+        self, comparator: Comparator, left: str, right: str, scale: float = 1.0
+    ) -> Floats:
+        return compare(
+            comparator,
+            self.lefts[left],
+            self.rights[right],
+            tables=self.tables,
+            scale=scale,
+            workers=self.workers,
+            codes=(self.vocabulary, self.left_codes[left], self.right_codes[right]),
+        )
+
+    def score(self, field: str, comparator: Comparator, scale: float = 1.0) -> Floats:
+        """Scores of one field by one comparator, computed once."""
+        key = (field, comparator)
+        if key not in self.cache:
+            self.cache[key] = self._compare(comparator, field, field, scale)
+        return self.cache[key]
+
+    def crossed(self, left_field: str, right_field: str) -> Floats:
+        """Name scores of one side's field against the other side's other field."""
+        return np.nan_to_num(self._compare(Comparator.NAME, left_field, right_field))
+
+    def swap(self, given: str, family: str, where: Bools) -> None:
+        """Compare the right side's given and family names crossed where asked."""
+        self.swapped = where
+        for sides in (self.rights, self.right_codes):
+            g, f = sides[given].copy(), sides[family].copy()
+            sides[given] = np.where(where, f, g)
+            sides[family] = np.where(where, g, f)
+        self.cache.clear()
+
+
+def _holds(condition: Condition, scores: Floats) -> Bools:
+    """Where a condition holds, blanks answering ``if_blank``."""
+    blank = np.isnan(scores)
+    filled = np.nan_to_num(scores)
+    if condition.below:
+        result = filled < condition.threshold
+    else:
+        result = filled >= condition.threshold - 1e-9
+    held: Bools = np.where(blank, condition.if_blank, result)
+    return held
+
+
+def _first_group(groups: Sequence[RuleGroup], sides: _Sides) -> npt.NDArray[np.int16]:
+    """Per pair, the index of the first group whose conditions all hold, or -1."""
+    first = np.full(sides.size, -1, dtype=np.int16)
+    for g, group in reversed(list(enumerate(groups))):
+        holds = np.ones(sides.size, dtype=bool)
+        for condition in group.conditions:
+            holds &= _holds(
+                condition, sides.score(condition.field, condition.comparator)
+            )
+        first[holds] = g
+    return first
+
+
+class _Scorer:
+    """Scores pairs of one normalised data set under one configuration."""
+
+    def __init__(
+        self,
+        config: DedupConfig,
+        columns: Mapping[str, npt.NDArray[np.object_]],
+        tables: Tables,
+        threshold: float,
+        workers: int,
+    ) -> None:
+        self.config = config
+        self.columns = columns
+        self.vocabulary, self.codes = _encode(columns)
+        self.tables = tables
+        self.threshold = threshold
+        self.workers = workers
+        self.model = config.model
+        self.tf = {
+            c.field: term_frequencies(columns[c.field].tolist())
+            for c in config.comparisons
+            if c.tf_adjust
+        }
+
+    def _sides(self, left: Indices, right: Indices) -> _Sides:
+        sides = _Sides(self, left, right)
+        if self.config.names:
+            given, family = self.config.names
+            crossed = sides.crossed(given, family) + sides.crossed(family, given)
+            direct = np.nan_to_num(sides.score(given, Comparator.NAME)) + np.nan_to_num(
+                sides.score(family, Comparator.NAME)
+            )
+            sides.swap(
+                given,
+                family,
+                (crossed > direct + _SWAP_MARGIN) & (crossed >= _SWAP_MIN),
+            )
+        return sides
+
+    def levels(self, left: Indices, right: Indices) -> npt.NDArray[np.int8]:
+        """Agreement levels only (for training)."""
+        return self._levels(self._sides(left, right))
+
+    def _levels(self, sides: _Sides) -> npt.NDArray[np.int8]:
+        comparisons = self.config.comparisons
+        levels = np.zeros((sides.size, len(comparisons)), dtype=np.int8)
+        for k, c in enumerate(comparisons):
+            levels[:, k] = levels_of(c, sides.score(c.field, c.comparator, c.scale))
+        return levels
+
+    def score(
+        self, left: Indices, right: Indices, sides: _Sides | None = None
+    ) -> _Scored:
+        """
+        Everything about each pair: scores, levels, weights, decision.
+
+        ``sides`` from an earlier call on the same pairs reuses its comparator
+        scores (only the model changed).
+        """
+        sides = sides or self._sides(left, right)
+        levels = self._levels(sides)
+        weights, prior = match_weights(self.model, levels)
+        for k, c in enumerate(self.config.comparisons):
+            if c.tf_adjust:
+                weights[:, k] += tf_adjustment(
+                    self.model.u[k][0],
+                    sides.lefts[c.field],
+                    sides.rights[c.field],
+                    self.tf[c.field],
+                    levels[:, k] == 0,
+                )
+        total = weights.sum(axis=1) + prior
+        prob = probability(total)
+        rule = _first_group(self.config.rules.groups, sides)
+        veto = _first_group(self.config.vetoes.groups, sides)
+        if self.config.method is Method.RULES:
+            matched = rule >= 0
+        else:
+            matched = prob >= self.threshold
+        matched &= veto < 0
+        return _Scored(
+            left=left,
+            right=right,
+            sides=sides,
+            swapped=sides.swapped,
+            scores=sides.cache,
+            levels=levels,
+            weights=weights,
+            total=total,
+            probability=prob,
+            rule=rule,
+            veto=veto,
+            matched=matched,
+        )
+
+    def rescore(self, left: Indices, right: Indices) -> tuple[Floats, Bools, Bools]:
+        """For clustering: probability, matched and vetoed per pair."""
+        scored = self.score(left, right)
+        return scored.probability, scored.matched, scored.veto >= 0
+
+    def train(self, left: Indices, right: Indices, training: Training) -> _Sides:
+        """
+        Fit m, u and the prior to the candidate pairs (see `Training`).
+
+        u is learnt among candidates, not random pairs: candidates that are not
+        matches still agree more than random pairs do (a household shares its
+        address), and those are the pairs that get scored.
+        """
+        comparisons = self.config.comparisons
+        scored = self.score(left, right)
+        if training is Training.EM:
+            self.model = train_em(self.model, comparisons, scored.levels, update_u=True)
+            return scored.sides
+        if self.config.rules.groups:
+            labels = (scored.rule >= 0) & (scored.veto < 0)
+            self.model = train_pseudo_labelled(
+                self.model, comparisons, scored.levels, labels
+            )
+            scored = self.score(left, right, scored.sides)
+        self.model = train_pseudo_labelled(
+            self.model, comparisons, scored.levels, scored.matched
+        )
+        return scored.sides
+
+    def reason(self, scored: _Scored, i: int) -> str:
+        """The decision on pair ``i`` in words."""
+        if scored.veto[i] >= 0:
+            return f"veto: {self.config.vetoes.groups[scored.veto[i]].name}"
+        if self.config.method is Method.RULES:
+            if scored.rule[i] >= 0:
+                return f"rule: {self.config.rules.groups[scored.rule[i]].name}"
+            return "no rule holds"
+        sign = ">=" if scored.probability[i] >= self.threshold else "<"
+        return f"probability {scored.probability[i]:.3f} {sign} {self.threshold}"
+
+    def explain(self, scored: _Scored, i: int, ids: Sequence[str]) -> PairExplanation:
+        """Pair ``i`` of ``scored`` with its evidence."""
+        left, right = int(scored.left[i]), int(scored.right[i])
+        swap = bool(scored.swapped[i])
+        evidence = []
+        for k, c in enumerate(self.config.comparisons):
+            a = str(self.columns[c.field][left])
+            b_field = c.field
+            if swap and c.field in self.config.names:
+                b_field = self.config.names[1 - self.config.names.index(c.field)]
+            b = str(self.columns[b_field][right])
+            value = float(scored.scores[(c.field, c.comparator)][i])
+            known = not np.isnan(value)
+            evidence.append(
+                FieldEvidence(
+                    field=c.field,
+                    comparator=c.comparator,
+                    left=a,
+                    right=b,
+                    score=round(value, 4) if known else None,
+                    level=int(scored.levels[i, k]) if known else None,
+                    weight=round(float(scored.weights[i, k]), 3),
+                )
+            )
+        return PairExplanation(
+            left_id=ids[left],
+            right_id=ids[right],
+            probability=round(float(scored.probability[i]), 6),
+            match_weight=round(float(scored.total[i]), 3),
+            matched=bool(scored.matched[i]),
+            reason=self.reason(scored, i),
+            swapped_names=swap,
+            fields=tuple(evidence),
+        )
+
+
+@attrs.frozen
+class DedupResult:
+    """
+    The outcome of `find_duplicates`: clusters, explanations, blocking report.
+
+    Attributes:
+        ids: The record ids, in input order.
+        cluster_ids: Each record's cluster id (the id of its cluster's first
+            record in input order; a singleton is its own cluster).
+        model: The model used (trained on the data when the configuration says so).
+        blocking: Pairs generated per key, in all, and blocks skipped.
+        split_clusters: Groups the chaining guard split.
+
+    .. versionadded:: 0.1
+    """
+
+    ids: tuple[str, ...]
+    cluster_ids: tuple[str, ...]
+    model: FellegiSunter
+    blocking: BlockingReport
+    split_clusters: int
+    _scorer: _Scorer = attrs.field(eq=False, repr=False, alias="_scorer")
+    _scored: _Scored = attrs.field(eq=False, repr=False, alias="_scored")
+
+    @property
+    def clusters(self) -> tuple[tuple[str, ...], ...]:
+        """Clusters of two or more records, each in input order."""
+        members: dict[str, list[str]] = {}
+        for record_id, cluster_id in zip(self.ids, self.cluster_ids, strict=True):
+            members.setdefault(cluster_id, []).append(record_id)
+        return tuple(tuple(m) for m in members.values() if len(m) > 1)
+
+    @property
+    def candidate_pairs(self) -> Iterator[tuple[str, str]]:
+        """Every pair blocking generated, by ids."""
+        ids = self.ids
+        for a, b in zip(
+            self._scored.left.tolist(), self._scored.right.tolist(), strict=True
+        ):
+            yield ids[a], ids[b]
+
+    def pairs(
+        self, *, min_probability: float = 0.0, matched_only: bool = False
+    ) -> Iterator[PairExplanation]:
+        """
+        Explanations of the compared pairs, most probable first.
+
+        Args:
+            min_probability: Skip pairs less probable than this.
+            matched_only: Only the pairs declared matches.
+        """
+        scored = self._scored
+        keep = scored.probability >= min_probability
+        if matched_only:
+            keep &= scored.matched
+        indices = np.flatnonzero(keep)
+        for i in indices[np.argsort(-scored.probability[indices], kind="stable")]:
+            yield self._scorer.explain(scored, int(i), self.ids)
+
+    def explain(self, left_id: str, right_id: str) -> PairExplanation:
+        """
+        Score and explain any two records of the input, compared or not.
+
+        Raises:
+            NotFound: An id that is not in the input.
+        """
+        from crmkit.errors import NotFound  # noqa: PLC0415 (keeps the import list short)
+
+        index = {record_id: i for i, record_id in enumerate(self.ids)}
+        for record_id in (left_id, right_id):
+            if record_id not in index:
+                raise NotFound("record", record_id)
+        scored = self._scorer.score(
+            np.asarray([index[left_id]], dtype=np.int64),
+            np.asarray([index[right_id]], dtype=np.int64),
+        )
+        return self._scorer.explain(scored, 0, self.ids)
+
+
+def _encode(
+    columns: Mapping[str, npt.NDArray[np.object_]],
+) -> tuple[list[str], dict[str, Indices]]:
+    """One list of the distinct values of all columns, and each column as indices."""
+    lookup: dict[str, int] = {}
+    codes = {
+        name: np.fromiter(
+            (lookup.setdefault(v, len(lookup)) for v in column),
+            dtype=np.int64,
+            count=len(column),
+        )
+        for name, column in columns.items()
+    }
+    return list(lookup), codes
+
+
+def _read_ids(
+    records: Sequence[Mapping[str, str | None]], id_field: str
+) -> tuple[str, ...]:
+    ids = []
+    errors = []
+    for row, record in enumerate(records):
+        value = record.get(id_field)
+        if value is None or not str(value).strip():
+            errors.append(
+                FieldError(
+                    f"[{row}].{id_field}", value, "required", "every record needs an id"
+                )
+            )
+        ids.append("" if value is None else str(value).strip())
+    duplicates = sorted(v for v, n in Counter(ids).items() if n > 1 and v)
+    if duplicates:
+        shown = ", ".join(duplicates[:10]) + (" ..." if len(duplicates) > 10 else "")  # noqa: PLR2004 (enough to act on)
+        errors.append(
+            FieldError(id_field, duplicates, "unique", f"duplicate ids: {shown}")
+        )
+    if errors:
+        raise ValidationError(errors)
+    return tuple(ids)
+
+
+def prepare(
+    records: Sequence[Mapping[str, str | None]],
+    config: DedupConfig,
+    *,
+    id_field: str,
+    threshold: float | None,
+    tables: Tables | None,
+    workers: int,
+) -> tuple[tuple[str, ...], Indices, Indices, BlockingReport, _Scorer]:
+    """Read ids, normalise, block, and build the scorer for a batch."""
+    tables = tables or Tables.default()
+    ids = _read_ids(records, id_field)
+    normalizer = Normalizer(
+        tables=tables, default_region=config.region, plus_tags=config.plus_tags
+    )
+    columns = {}
+    for f in config.fields:
+        raw = [r.get(f.name) for r in records]
+        distinct = {v: normalizer.normalize(f.kind, _text(v)) for v in set(raw)}
+        columns[f.name] = np.asarray([distinct[v] for v in raw], dtype=object)
+    left, right, report = candidate_pairs(
+        config.blocking, columns, tables=tables, max_block_size=config.max_block_size
+    )
+    scorer = _Scorer(
+        config,
+        columns,
+        tables,
+        config.threshold if threshold is None else threshold,
+        workers,
+    )
+    return ids, left, right, report, scorer
+
+
+def find_duplicates(
+    records: Sequence[Mapping[str, str | None]],
+    config: DedupConfig | None = None,
+    *,
+    id_field: str = "id",
+    threshold: float | None = None,
+    tables: Tables | None = None,
+    workers: int = 1,
+) -> DedupResult:
+    """
+    Find the records that denote the same person (or company) in a batch.
+
+    >>> result = find_duplicates(
+    ...     [
+    ...         {
+    ...             "id": "1",
+    ...             "first_name": "Robert",
+    ...             "last_name": "Dupont",
+    ...             "email": "bob@x.fr",
+    ...         },
+    ...         {
+    ...             "id": "2",
+    ...             "first_name": "Bob",
+    ...             "last_name": "DUPONT",
+    ...             "email": "Bob@X.fr",
+    ...         },
+    ...         {
+    ...             "id": "3",
+    ...             "first_name": "Marie",
+    ...             "last_name": "Dupont",
+    ...             "email": "m@x.fr",
+    ...         },
+    ...     ]
+    ... )
+    >>> result.cluster_ids
+    ('1', '1', '3')
+
+    Args:
+        records: Mappings of field name to text; a missing field is blank.
+        config: What to compare and how (default: `contact_config`).
+        id_field: The field holding each record's unique id.
+        threshold: Override the configuration's match probability threshold.
+        tables: Normalisation tables (default: the shipped ones).
+        workers: Threads for rapidfuzz's batch comparisons (``-1``: all cores).
+
+    Raises:
+        ValidationError: A record without id, or ids used twice (all named).
+    """
+    config = config or contact_config()
+    ids, left, right, report, scorer = prepare(
+        records,
+        config,
+        id_field=id_field,
+        threshold=threshold,
+        tables=tables,
+        workers=workers,
+    )
+    sides = None
+    if config.training is not Training.NONE and len(records) >= _MIN_TRAINING_RECORDS:
+        sides = scorer.train(left, right, config.training)
+    scored = scorer.score(left, right, sides)
+    labels, split = cluster(
+        len(records),
+        left[scored.matched],
+        right[scored.matched],
+        scorer.rescore,
+        cohesion=config.cohesion,
+    )
+    return DedupResult(
+        ids=ids,
+        cluster_ids=tuple(ids[label] for label in labels),
+        model=scorer.model,
+        blocking=report,
+        split_clusters=split,
+        _scorer=scorer,
+        _scored=scored,
+    )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,525 @@
+"""
+Deal pipelines: ordered stages with a win probability, and the moves of a deal.
+
+A `DealPipeline` is data (several per business: one per team or product line).
+Its operations are pure: they take a `crmkit.model.Deal` and the time, and return
+the moved deal with its events. Lost is a stage (``lost_mode="stage"``) or a status
+beside the stage (``lost_mode="status"``, as Odoo does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import attrs
+
+from crmkit.errors import (
+    FieldError,
+    InvalidDefinition,
+    TransitionNotAllowed,
+    ValidationError,
+)
+from crmkit.ids import UserId
+from crmkit.model import Deal, DealStatus, ForecastCategory
+from crmkit.pipelines._engine import (
+    Moved,
+    StateChanged,
+    check_order,
+    events_of_move,
+    evolve_trusted,
+    find_allowed,
+    refuse,
+    trusted_copier,
+    utc,
+)
+from crmkit.pipelines._lifecycle import Lifecycle
+from crmkit.pipelines._stages import (
+    LostMode,
+    Stage,
+    StageOutcome,
+    check_stages,
+    choice_of,
+    compile_stages,
+)
+from crmkit.values import Probability
+
+__all__ = ["DealPipeline", "DealStatusChanged", "ProbabilityOverridden"]
+
+_NO_APPROVALS: Final[frozenset[str]] = frozenset()
+
+
+def _tuple(value: Any) -> tuple[Any, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _items(value: Any) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+def _lost_mode(value: Any) -> LostMode:
+    return choice_of(LostMode, "lost_mode", value)
+
+
+@attrs.frozen(kw_only=True)
+class DealStatusChanged:
+    """
+    Domain event: a deal was won, lost or restored.
+
+    .. versionadded:: 0.1
+    """
+
+    entity_id: Any
+    pipeline: str
+    stage: str
+    old: DealStatus
+    new: DealStatus
+    reason: str | None
+    at: datetime
+    actor: UserId | None
+
+
+@attrs.frozen(kw_only=True)
+class ProbabilityOverridden:
+    """
+    Domain event: an owner set a deal's probability instead of its stage's.
+
+    .. versionadded:: 0.1
+    """
+
+    entity_id: Any
+    pipeline: str
+    stage: str
+    stage_probability: float
+    old: float | None
+    new: float
+    at: datetime
+    actor: UserId | None
+
+
+@attrs.frozen
+class DealPipeline:
+    """
+    A deal pipeline: ordered stages, the moves between them, and the lost reasons.
+
+    Checked when built; `InvalidDefinition` names the path, such as
+    ``"stages[2].probability"``.
+
+    .. versionadded:: 0.1
+    """
+
+    name: str
+    stages: tuple[Stage, ...] = attrs.field(converter=_items)
+    lost_reasons: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    lost_mode: LostMode = attrs.field(default=LostMode.STAGE, converter=_lost_mode)
+    allow_backward: bool = True
+    allow_skip: bool = True
+    description: str = ""
+    lifecycle: Lifecycle = attrs.field(init=False, repr=False, eq=False)
+    _by_name: Mapping[str, Stage] = attrs.field(
+        init=False, repr=False, eq=False, alias="_by_name"
+    )
+    _probabilities: Mapping[str, Probability] = attrs.field(
+        init=False, repr=False, eq=False, alias="_probabilities"
+    )
+
+    def __attrs_post_init__(self) -> None:
+        check_stages(self)
+        by_name = {stage.name: stage for stage in self.stages}
+        object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(
+            self,
+            "_probabilities",
+            {stage.name: Probability(stage.probability) for stage in self.stages},
+        )
+        try:
+            lifecycle = compile_stages(self)
+        except InvalidDefinition as error:
+            raise InvalidDefinition(
+                error.path.replace("states", "stages", 1), error.reason
+            ) from None
+        object.__setattr__(self, "lifecycle", lifecycle)
+
+    @property
+    def first_stage(self) -> Stage:
+        """The stage new deals start in."""
+        return self.stages[0]
+
+    @property
+    def won_stage(self) -> Stage:
+        """The first won stage."""
+        return next(s for s in self.stages if s.outcome is StageOutcome.WON)
+
+    @property
+    def lost_stage(self) -> Stage | None:
+        """The lost stage (`None` when lost is a status)."""
+        return next((s for s in self.stages if s.outcome is StageOutcome.LOST), None)
+
+    @property
+    def open_stages(self) -> tuple[Stage, ...]:
+        """The stages where a deal is still being worked, in order."""
+        return tuple(s for s in self.stages if s.outcome is StageOutcome.OPEN)
+
+    def stage(self, name: str) -> Stage:
+        """
+        The stage called ``name``.
+
+        Raises:
+            InvalidDefinition: The pipeline has no such stage.
+        """
+        try:
+            return self._by_name[name]
+        except KeyError:
+            known = ", ".join(self._by_name)
+            raise InvalidDefinition(
+                "stage", f"no stage {name!r} in pipeline {self.name!r} ({known})"
+            ) from None
+
+    def open(
+        self,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+        **fields: Any,
+    ) -> Moved[Deal]:
+        """
+        Create a deal at the first stage, with that stage's probability and category.
+
+        Raises:
+            ValidationError: A bad field, a field the pipeline sets (pipeline,
+                stage, probability, forecast category, status), or a naive ``at``.
+        """
+        managed = sorted(fields.keys() & _MANAGED)
+        if managed:
+            raise ValidationError(
+                FieldError(name, fields[name], "read_only", "is set by the pipeline")
+                for name in managed
+            )
+        first = self.first_stage
+        deal = Deal.create(
+            at=at,
+            pipeline=self.name,
+            stage=first.name,
+            probability=self._probabilities[first.name],
+            forecast_category=first.forecast_category,
+            **fields,
+        )
+        event = StateChanged(
+            entity_type=deal.entity_type,
+            entity_id=deal.id,
+            lifecycle=self.name,
+            transition="open",
+            source=None,
+            target=first.name,
+            version=deal.version,
+            at=deal.created_at,
+            actor=actor,
+            probability=first.probability,
+        )
+        return Moved(deal, (event,))
+
+    def move(
+        self,
+        deal: Deal,
+        to: str,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+        approvals: Collection[str] = _NO_APPROVALS,
+        reason: str | None = None,
+    ) -> Moved[Deal]:
+        """
+        Move ``deal`` to stage ``to``: won and lost stages close it, others reopen it.
+
+        The deal takes the new stage's probability and forecast category (an
+        owner's override ends with the stage it was made in).
+
+        Raises:
+            TransitionNotAllowed: An unknown stage, a move the pipeline forbids, a
+                failed requirement, or a lost stage without a valid reason.
+            ValidationError: ``at`` is naive or before the deal's last update.
+        """
+        at = utc(at)
+        self._check_deal(deal, to)
+        check_order(deal, at)
+        if to not in self._by_name:
+            known = ", ".join(self._by_name)
+            raise refuse(
+                deal, deal.stage, to, f"no stage {to!r} in {self.name!r} ({known})", to
+            )
+        if deal.status is not DealStatus.OPEN and self.lost_mode is LostMode.STATUS:
+            raise refuse(
+                deal, deal.stage, to, f"the deal is {deal.status}; restore it first", to
+            )
+        target = self._by_name[to]
+        find_allowed(self.lifecycle, deal, to, approvals)
+        reason = self._lost_reason(deal, target, reason)
+        return self._moved(deal, target, at=at, actor=actor, reason=reason)
+
+    def win(
+        self,
+        deal: Deal,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+        approvals: Collection[str] = _NO_APPROVALS,
+    ) -> Moved[Deal]:
+        """Move the deal to the won stage (see `move`)."""
+        return self.move(
+            deal, self.won_stage.name, at=at, actor=actor, approvals=approvals
+        )
+
+    def lose(
+        self,
+        deal: Deal,
+        reason: str | None,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+    ) -> Moved[Deal]:
+        """
+        Mark the deal lost for ``reason``, which must be one of `lost_reasons`.
+
+        With ``lost_mode="stage"`` the deal moves to the lost stage; with
+        ``"status"`` it keeps its stage and its status becomes lost.
+
+        Raises:
+            TransitionNotAllowed: No reason, a reason not in the list, or a deal
+                that is not open.
+        """
+        lost = self.lost_stage
+        if lost is not None:
+            return self.move(deal, lost.name, at=at, actor=actor, reason=reason)
+        at = utc(at)
+        self._check_deal(deal, "lose")
+        check_order(deal, at)
+        if deal.status is not DealStatus.OPEN:
+            raise refuse(deal, deal.stage, "lose", f"the deal is {deal.status}", None)
+        checked = self._lost_reason(deal, None, reason)
+        changes = {
+            "status": DealStatus.LOST,
+            "probability": Probability(0.0),
+            "forecast_category": ForecastCategory.OMITTED,
+            "closed_at": at,
+            "lost_reason": checked,
+            "version": deal.version + 1,
+            "updated_at": at,
+        }
+        moved = evolve_trusted(deal, changes)
+        return Moved(moved, (self._status_event(deal, moved, at, actor),))
+
+    def restore(
+        self,
+        deal: Deal,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+        to: str | None = None,
+    ) -> Moved[Deal]:
+        """
+        Reopen a lost deal and clear its lost reason.
+
+        In stage mode it goes to stage ``to`` (default: the first stage); in
+        status mode it stays at its stage, then moves to ``to`` if one is given.
+
+        Raises:
+            TransitionNotAllowed: The deal is not lost, or ``to`` is not allowed.
+        """
+        if deal.status is not DealStatus.LOST:
+            raise refuse(
+                deal, deal.stage, "restore", f"the deal is {deal.status}, not lost", to
+            )
+        if self.lost_stage is not None:
+            return self.move(deal, to or self.first_stage.name, at=at, actor=actor)
+        at = utc(at)
+        self._check_deal(deal, "restore")
+        check_order(deal, at)
+        stage = self._by_name[deal.stage]
+        changes = {
+            "status": DealStatus.OPEN,
+            "probability": self._probabilities[stage.name],
+            "forecast_category": stage.forecast_category,
+            "closed_at": None,
+            "lost_reason": None,
+            "version": deal.version + 1,
+            "updated_at": at,
+        }
+        restored = evolve_trusted(deal, changes)
+        events = (self._status_event(deal, restored, at, actor),)
+        if to is None or to == deal.stage:
+            return Moved(restored, events)
+        moved = self.move(restored, to, at=at, actor=actor)
+        return Moved(moved.entity, events + moved.events)
+
+    def override_probability(
+        self,
+        deal: Deal,
+        probability: float | Probability,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+    ) -> Moved[Deal]:
+        """
+        Set an owner's probability on an open deal, tracked by an event.
+
+        The override holds until the deal changes stage; the stage's own
+        probability and every earlier history entry stay as they were.
+
+        Raises:
+            ValidationError: A probability outside [0, 1], or a bad ``at``.
+            TransitionNotAllowed: The deal is closed.
+        """
+        at = utc(at)
+        self._check_deal(deal, "override probability")
+        check_order(deal, at)
+        if deal.status is not DealStatus.OPEN:
+            raise refuse(
+                deal,
+                deal.stage,
+                "override probability",
+                f"the deal is {deal.status}",
+                None,
+            )
+        value = (
+            probability
+            if isinstance(probability, Probability)
+            else Probability(probability)
+        )
+        moved = evolve_trusted(
+            deal,
+            {"probability": value, "version": deal.version + 1, "updated_at": at},
+        )
+        event = ProbabilityOverridden(
+            entity_id=deal.id,
+            pipeline=self.name,
+            stage=deal.stage,
+            stage_probability=self._by_name[deal.stage].probability,
+            old=None if deal.probability is None else deal.probability.value,
+            new=value.value,
+            at=at,
+            actor=actor,
+        )
+        return Moved(moved, (event,))
+
+    def is_rotting(self, deal: Deal, *, at: datetime, entered_at: datetime) -> bool:
+        """
+        True when an open deal has sat in its stage longer than the stage allows.
+
+        ``entered_at`` is when it entered the stage (`StageHistory.entered_at`).
+        """
+        at = utc(at)
+        days = self.stage(deal.stage).rotting_days
+        if days is None or deal.status is not DealStatus.OPEN:
+            return False
+        return at - utc(entered_at) > timedelta(days=days)
+
+    def _check_deal(self, deal: Deal, event: str) -> None:
+        if deal.pipeline != self.name:
+            raise TransitionNotAllowed(
+                deal.id,
+                deal.stage,
+                event,
+                f"the deal is in pipeline {deal.pipeline!r}, not {self.name!r}",
+            )
+
+    def _lost_reason(
+        self, deal: Deal, target: Stage | None, reason: str | None
+    ) -> str | None:
+        if target is not None and target.outcome is not StageOutcome.LOST:
+            if reason is not None:
+                raise ValidationError.single(
+                    "reason", reason, "deal.not_lost", "only a lost deal has a reason"
+                )
+            return None
+        event = "lose" if target is None else target.name
+        to = None if target is None else target.name
+        cleaned = reason.strip() if isinstance(reason, str) else None
+        if not cleaned:
+            wanted = (
+                f" (one of: {', '.join(self.lost_reasons)})"
+                if self.lost_reasons
+                else ""
+            )
+            raise refuse(
+                deal, deal.stage, event, f"a lost deal needs a reason{wanted}", to
+            )
+        if self.lost_reasons and cleaned not in self.lost_reasons:
+            raise refuse(
+                deal,
+                deal.stage,
+                event,
+                f"lost reason {cleaned!r} is not one of: "
+                + ", ".join(self.lost_reasons),
+                to,
+            )
+        return cleaned
+
+    def _moved(
+        self,
+        deal: Deal,
+        target: Stage,
+        *,
+        at: datetime,
+        actor: UserId | None,
+        reason: str | None,
+    ) -> Moved[Deal]:
+        status = _STATUS[target.outcome]
+        moved: Deal = _COPY_MOVE(
+            deal,
+            target.name,
+            self._probabilities[target.name],
+            target.forecast_category,
+            status,
+            None if status is DealStatus.OPEN else at,
+            reason,
+            deal.version + 1,
+            at,
+        )
+        events = events_of_move(
+            self.lifecycle,
+            moved,
+            target.name,
+            deal.stage,
+            at=at,
+            actor=actor,
+            probability=target.probability,
+        )
+        if status is not deal.status:
+            events = (*events, self._status_event(deal, moved, at, actor))
+        return Moved(moved, events)
+
+    def _status_event(
+        self, old: Deal, new: Deal, at: datetime, actor: UserId | None
+    ) -> DealStatusChanged:
+        return DealStatusChanged(
+            entity_id=new.id,
+            pipeline=self.name,
+            stage=new.stage,
+            old=old.status,
+            new=new.status,
+            reason=new.lost_reason,
+            at=at,
+            actor=actor,
+        )
+
+
+_MANAGED: Final = frozenset(
+    {"pipeline", "stage", "probability", "forecast_category", "status"}
+)
+_MOVE_FIELDS: Final = (
+    "stage",
+    "probability",
+    "forecast_category",
+    "status",
+    "closed_at",
+    "lost_reason",
+    "version",
+    "updated_at",
+)
+_COPY_MOVE: Final = trusted_copier(Deal, _MOVE_FIELDS)
+_STATUS: Final = {
+    StageOutcome.OPEN: DealStatus.OPEN,
+    StageOutcome.WON: DealStatus.WON,
+    StageOutcome.LOST: DealStatus.LOST,
+}

@@ -1,0 +1,68 @@
+"""Invariants of normalisers and comparators."""
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmkit.dedup import Comparator, FieldKind, Normalizer, compare, find_duplicates
+
+N = Normalizer()
+texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30
+)
+
+
+@given(left=texts, right=texts)
+def test_scores_are_symmetric_and_within_0_and_1(left, right):
+    """Every comparator is symmetric with scores in [0, 1] (or NaN for blanks)."""
+    for comparator in Comparator:
+        if comparator in {Comparator.NUMBER, Comparator.DATE}:
+            continue
+        a, b = N.text(left), N.text(right)
+        forth = float(compare(comparator, [a], [b])[0])
+        back = float(compare(comparator, [b], [a])[0])
+        if math.isnan(forth):
+            assert math.isnan(back)
+        else:
+            assert forth == back, comparator
+            assert 0.0 <= forth <= 1.0
+
+
+@given(value=texts, kind=st.sampled_from(list(FieldKind)))
+def test_normalising_twice_changes_nothing_for_text_kinds(value, kind):
+    """Normalised names, companies, streets and cities are fixed points."""
+    once = N.normalize(kind, value)
+    if kind in {
+        FieldKind.GIVEN_NAME,
+        FieldKind.COMPANY,
+        FieldKind.CITY,
+        FieldKind.TEXT,
+    }:
+        assert once == N.normalize(kind, once)
+    assert once == once.strip()
+
+
+names = st.sampled_from(["Jean", "Jean-Pierre", "JP", "Marie", "Bob", "Robert", ""])
+surnames = st.sampled_from(["Dupont", "DUPONT", "Dupond", "Martin", ""])
+phones = st.sampled_from(["0612345678", "+33 6 12 34 56 78", "0698765432", ""])
+emails = st.sampled_from(["jp@acme.fr", "JP@ACME.FR", "marie@x.fr", ""])
+contacts = st.fixed_dictionaries(
+    {"first_name": names, "last_name": surnames, "phone": phones, "email": emails}
+)
+
+
+@given(rows=st.lists(contacts, max_size=12))
+def test_every_record_is_clustered_and_pairs_are_symmetric(rows):
+    """Each id gets a cluster named by a member; a pair scores the same both ways."""
+    records = [{"id": str(i), **row} for i, row in enumerate(rows)]
+    result = find_duplicates(records)
+    assert tuple(r["id"] for r in records) == result.ids
+    members = {}
+    for record_id, cluster_id in zip(result.ids, result.cluster_ids, strict=True):
+        members.setdefault(cluster_id, set()).add(record_id)
+    assert all(cluster_id in ids for cluster_id, ids in members.items())
+    for pair in result.pairs():
+        back = result.explain(pair.right_id, pair.left_id)
+        assert abs(pair.probability - back.probability) < 1e-9
+        assert pair.matched == back.matched

@@ -1,0 +1,251 @@
+"""Batch dedup: blocking, decisions, vetoes, chaining guard, explanations."""
+
+import attrs
+import pytest
+
+from crmkit.dedup import (
+    BlockingKey,
+    Comparator,
+    KeyPart,
+    Method,
+    Training,
+    blocking_recall,
+    contact_config,
+    find_duplicates,
+    organization_config,
+    pairwise_scores,
+    train_model,
+)
+from crmkit.errors import NotFound, ValidationError
+
+DUPONT = {
+    "first_name": "Jean-Pierre",
+    "last_name": "Dupont",
+    "email": "jp.dupont@acme.fr",
+    "phone": "06 12 34 56 78",
+    "street": "12 boulevard Saint-Michel",
+    "postal_code": "75005",
+    "city": "Paris",
+}
+
+
+def _rec(record_id, **fields):
+    return {"id": record_id, **fields}
+
+
+def test_variants_of_one_person_form_one_cluster():
+    """Nickname, case, accents, phone format and abbreviations still match."""
+    records = [
+        _rec("a", **DUPONT),
+        _rec(
+            "b",
+            first_name="JP",
+            last_name="DUPONT",
+            phone="+33 6 12 34 56 78",
+            street="12 bd St Michel",
+            postal_code="75005",
+        ),
+        _rec(
+            "c", first_name="Jean Pierre", last_name="Dupont", email="JP.Dupont@acme.fr"
+        ),
+    ]
+    result = find_duplicates(records)
+    assert ("a", "a", "a") == result.cluster_ids
+    assert (("a", "b", "c"),) == result.clusters
+
+
+def test_a_household_is_not_one_person():
+    """A different first name and email at the same phone and address stays apart."""
+    records = [
+        _rec("a", **DUPONT),
+        _rec(
+            "b", **{**DUPONT, "first_name": "Marie", "email": "marie.dupont@gmail.com"}
+        ),
+        _rec("c", **{**DUPONT, "first_name": "Lucas", "email": ""}),
+    ]
+    result = find_duplicates(records)
+    assert ("a", "b", "c") == result.cluster_ids
+    explanation = result.explain("a", "b")
+    assert not explanation.matched
+    assert explanation.reason.startswith("veto: different first name")
+
+
+def test_swapped_names_and_initials_match():
+    """First and last names typed the wrong way round are compared crossed."""
+    records = [
+        _rec("a", **DUPONT),
+        _rec("b", first_name="Dupont", last_name="Jean-Pierre", phone="0612345678"),
+        _rec("c", first_name="J.", last_name="Dupont", email="jp.dupont@acme.fr"),
+    ]
+    result = find_duplicates(records)
+    assert ("a", "a", "a") == result.cluster_ids
+    assert result.explain("a", "b").swapped_names
+
+
+def test_blank_fields_are_no_evidence_either_way():
+    """A pair sharing only a common last name is not a match; blanks weigh nothing."""
+    records = [
+        _rec("a", first_name="Paul", last_name="Martin"),
+        _rec("b", first_name="Paul", last_name="Martin", email="p.martin@x.fr"),
+        _rec("c", first_name="", last_name="Martin", email="p.martin@x.fr"),
+    ]
+    result = find_duplicates(records)
+    explanation = result.explain("a", "b")
+    email = next(e for e in explanation.fields if e.field == "email")
+    assert (None, None, 0.0) == (email.score, email.level, email.weight)
+    assert "c" == result.cluster_ids[2] or result.explain("b", "c").matched
+
+
+def test_every_pair_explains_itself():
+    """Each compared pair lists comparator, values, score and weight per field."""
+    result = find_duplicates(
+        [_rec("a", **DUPONT), _rec("b", **{**DUPONT, "first_name": "JP"})]
+    )
+    (pair,) = result.pairs()
+    assert ("a", "b", True) == (pair.left_id, pair.right_id, pair.matched)
+    first = pair.fields[0]
+    assert ("first_name", Comparator.NAME, "jean pierre", "jp", 1.0) == (
+        first.field,
+        first.comparator,
+        first.left,
+        first.right,
+        first.score,
+    )
+    assert first.weight > 0
+    assert pair.reason.startswith("probability 1.000 >= 0.9")
+    assert "jean pierre" in str(pair)
+    assert [pair] == list(result.pairs(matched_only=True, min_probability=0.99))
+
+
+def test_chained_clusters_are_split_when_their_ends_differ():
+    """A~B and B~C with A and C vetoed apart do not make one cluster."""
+    records = [
+        _rec("a", first_name="Jean", last_name="Dupont", email="j.dupont@acme.fr"),
+        _rec(
+            "b",
+            first_name="J",
+            last_name="Dupont",
+            email="j.dupont@acme.fr",
+            phone="0612345678",
+        ),
+        _rec("c", first_name="Julie", last_name="Dupont", phone="0612345678"),
+    ]
+    config = attrs.evolve(contact_config(), method=Method.RULES)
+    result = find_duplicates(records, config)
+    assert result.explain("a", "b").matched
+    assert result.explain("b", "c").matched
+    assert not result.explain("a", "c").matched
+    assert 1 == result.split_clusters
+    assert result.cluster_ids[0] != result.cluster_ids[2]
+    assert 2 == len(set(result.cluster_ids))
+
+
+def test_rules_method_quotes_the_rule_that_matched():
+    """With Salesforce-style rules, the reason names the rule group."""
+    config = attrs.evolve(contact_config(), method=Method.RULES)
+    result = find_duplicates(
+        [
+            _rec("a", **DUPONT),
+            _rec("b", first_name="JP", last_name="Dupond", phone="0612345678"),
+        ],
+        config,
+    )
+    assert "rule: name and phone" == result.explain("a", "b").reason
+    lone = find_duplicates(
+        [
+            _rec("a", **DUPONT),
+            _rec("b", first_name="JP", last_name="Dupont", city="Paris"),
+        ],
+        config,
+    )
+    assert "no rule holds" == lone.explain("a", "b").reason
+
+
+def test_threshold_override_and_organizations():
+    """A stricter threshold matches less; legal forms do not separate companies."""
+    records = [
+        _rec("1", company="Dupont & Fils SARL", city="Lyon", country="FR"),
+        _rec("2", company="DUPONT ET FILS", city="Lyon", country="FR"),
+        _rec("3", company="Dupont et Fils", city="Genève", country="CH"),
+    ]
+    result = find_duplicates(records, organization_config())
+    assert ("1", "1", "3") == result.cluster_ids
+    assert "veto: different countries" == result.explain("1", "3").reason
+    strict = find_duplicates(records, organization_config(), threshold=0.99999)
+    assert ("1", "2", "3") == strict.cluster_ids
+
+
+def test_blocking_reports_pairs_and_skips_oversized_blocks():
+    """Blocks over the cap are skipped and named; pairs are counted per key."""
+    records = [
+        _rec(str(i), first_name=f"P{i}", last_name="Martin", phone="0100000000")
+        for i in range(6)
+    ]
+    config = attrs.evolve(
+        contact_config(),
+        blocking=(BlockingKey("phone", (KeyPart("phone"),)),),
+        max_block_size=5,
+    )
+    result = find_duplicates(records, config)
+    assert 0 == result.blocking.pairs
+    assert (("+33100000000", 6),) == result.blocking.skipped_blocks["phone"]
+    wide = find_duplicates(records, attrs.evolve(config, max_block_size=6))
+    assert 15 == wide.blocking.pairs == wide.blocking.pairs_by_key["phone"]
+    truth = {str(i): "x" if i < 2 else str(i) for i in range(6)}
+    assert 1.0 == blocking_recall(wide.candidate_pairs, truth)
+    assert 0.0 == blocking_recall(result.candidate_pairs, truth)
+
+
+def test_bad_ids_are_refused_naming_them():
+    """Duplicate or missing ids are refused, all named."""
+    with pytest.raises(ValidationError, match="duplicate ids: 1, 2"):
+        find_duplicates([_rec("1"), _rec("1"), _rec("2"), _rec("2"), _rec("3")])
+    with pytest.raises(ValidationError, match=r"\[1\]\.id"):
+        find_duplicates([_rec("1"), {"first_name": "x"}])
+    result = find_duplicates([_rec("1"), _rec("2")])
+    with pytest.raises(NotFound):
+        result.explain("1", "9")
+
+
+def test_empty_input_gives_an_empty_result():
+    """No records, no clusters."""
+    result = find_duplicates([])
+    assert ((), (), ()) == (result.ids, result.cluster_ids, result.clusters)
+
+
+def test_pairwise_scores():
+    """Precision, recall and F1 count pairs; no pairs means perfect."""
+    scores = pairwise_scores(
+        {"a": "1", "b": "1", "c": "2"}, {"a": "x", "b": "y", "c": "y"}
+    )
+    assert (0, 1, 1) == (
+        scores.true_positives,
+        scores.false_positives,
+        scores.false_negatives,
+    )
+    assert (0.0, 0.0, 0.0) == (scores.precision, scores.recall, scores.f1)
+    perfect = pairwise_scores({"a": "1"}, {"a": "2"})
+    assert (1.0, 1.0, 1.0) == (perfect.precision, perfect.recall, perfect.f1)
+    with pytest.raises(ValueError, match="same ids"):
+        pairwise_scores({"a": "1"}, {"b": "1"})
+
+
+def test_train_model_from_labelled_pairs_and_unsupervised():
+    """Labelled pairs set m and u; unsupervised training keeps the shapes."""
+    records = [
+        _rec("a", **DUPONT),
+        _rec("b", **{**DUPONT, "first_name": "JP"}),
+        _rec("c", **{**DUPONT, "first_name": "Marie", "email": "m@x.fr"}),
+    ]
+    trained = train_model(
+        records, contact_config(), labelled_pairs=[("a", "b", True), ("a", "c", False)]
+    )
+    assert 0.5 == trained.model.prior
+    assert Training.NONE == trained.training
+    assert trained.model.m[0][0] > 0.99
+    with pytest.raises(NotFound):
+        train_model(records, contact_config(), labelled_pairs=[("a", "z", True)])
+    unsupervised = train_model(records, contact_config())
+    assert [len(m) for m in contact_config().model.m] == [
+        len(m) for m in unsupervised.model.m
+    ]
