@@ -1,4 +1,4 @@
-"""Round-robin cursors in SQLite: fair across restarts and concurrent workers."""
+"""Round-robin cursors in SQL: fair across restarts and concurrent workers."""
 
 import threading
 from datetime import UTC, datetime
@@ -18,13 +18,17 @@ RULES = RuleSet(
 )
 
 
-@pytest.fixture
-def open_database(tmp_path):
-    """Open (and upgrade) the same SQLite file as many times as asked."""
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def open_database(request, tmp_path):
+    """Open (and upgrade) the same database as many times as asked."""
+    if request.param == "sqlite":
+        target = str(tmp_path / "crm.db")
+    else:
+        target = request.getfixturevalue("make_pg_database")()
     opened = []
 
     def open_() -> SqlDatabase:
-        database = SqlDatabase.sqlite(tmp_path / "crm.db")
+        database = SqlDatabase.connect(target)
         database.upgrade(at=NOW)
         opened.append(database)
         return database
