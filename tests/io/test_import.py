@@ -846,16 +846,18 @@ def test_a_legacy_id_twice_in_one_batch_creates_then_updates(write_csv, database
     path = write_csv(
         [
             HEADER,
-            _row(id="7", first="Jean", last="Dupont", city="Paris"),
-            _row(id="8", first="Anne", last="Roy"),
-            _row(id="7", first="Jean", last="Dupont", city="Lyon"),
+            _row(id="7", first="Jean", last="Dupont", city="Paris", company="Acme"),
+            _row(id="8", first="Anne", last="Roy", company="Acme"),
+            _row(id="7", first="Jean", last="Dupont", city="Lyon", company="Acme"),
         ]
     )
     summary = import_entities(database, path, mapping=MAPPING, at=at)
     jean = _by_legacy_id(database, "7")
+    [acme] = _organizations(database)
     assert (2, 1, 0) == (summary.created, summary.updated, summary.rejected)
     assert ("Lyon", 2) == (jean.primary_address.city, jean.version)
     assert ["Dupont", "Roy"] == [p.last_name for p in _people(database)]
+    assert [acme.id, acme.id] == [p.primary_organization_id for p in _people(database)]
 
 
 def test_a_company_made_by_name_gets_the_legacy_id_of_a_later_row(

@@ -292,16 +292,18 @@ class _Importer:
         staged = _Organizations()
         outcomes: list[tuple[_Outcome, tuple[Reject, ...]]] = []
         with self.database.unit_of_work() as uow:
-            known = self._look_up(uow, accepted, staged)
+            known = self._stored(uow, accepted)
+            self._look_up_companies(uow, accepted, staged)
             pending: list[Entity] = []
+            created: set[tuple[str, str]] = set()
             for item in accepted:
                 system, value, _ = self._key(item.plan)
-                if (system, value) in known and known[system, value] in pending:
+                if (system, value) in created:
                     # A second row for an entity this batch creates: store the
                     # creations so far, so that this row updates it as usual.
                     self._add_pending(uow, pending, staged)
-                    known.pop((system, value))
-                    known.update(self._look_up(uow, [item], staged))
+                    created.clear()
+                    known.update(self._stored(uow, [item]))
                 try:
                     outcome = self._apply(
                         uow, item, staged, existing=known.get((system, value))
@@ -311,7 +313,7 @@ class _Importer:
                     continue
                 if isinstance(outcome, Entity):
                     pending.append(outcome)
-                    known[system, value] = outcome
+                    created.add((system, value))
                     outcome = "created"
                 outcomes.append((outcome, ()))
             self._add_pending(uow, pending, staged)
@@ -329,25 +331,25 @@ class _Importer:
         staged.new.clear()
         pending.clear()
 
-    def _look_up(
-        self, uow: UnitOfWork, accepted: list[Validated], staged: _Organizations
+    def _stored(
+        self, uow: UnitOfWork, accepted: list[Validated]
     ) -> dict[tuple[str, str], Entity]:
-        """
-        Find, in a few queries, what the batch's rows refer to.
-
-        Returns the stored entities by their (system, legacy id or row key); the
-        organisations found by legacy id or name go into ``staged``.
-        """
+        """The stored entities the rows name, by (system, legacy id or row key)."""
         wanted: dict[str, set[str]] = {}
         for item in accepted:
             system, value, _ = self._key(item.plan)
             wanted.setdefault(system, set()).add(value)
         repository = uow.repository(self.cls)
-        known = {
+        return {
             (system, value): entity
             for system, values in wanted.items()
             for value, entity in repository.find_by_external_ids(system, values).items()
         }
+
+    def _look_up_companies(
+        self, uow: UnitOfWork, accepted: list[Validated], staged: _Organizations
+    ) -> None:
+        """Find, in a few queries, the organisations the rows name, into ``staged``."""
         keys: set[str] = set()
         names: set[str] = set()
         for plan in (item.plan for item in accepted):
@@ -363,10 +365,9 @@ class _Importer:
             system = self.company_key.system  # type: ignore[union-attr]
             found = uow.organizations.find_by_external_ids(system, keys)
             staged.by_key.update((key, o.id) for key, o in found.items())
-        staged.named.update((name, []) for name in names - staged.named.keys())
+        staged.named = {name: [] for name in names}
         for organization in _named(uow, sorted(names)):
             staged.named[organization.name].append(organization)
-        return known
 
     def _apply(
         self,
