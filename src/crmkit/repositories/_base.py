@@ -192,9 +192,6 @@ class RepositoryBase(Generic[_E]):
             actor=actor,
         )
 
-    def _record_created(self, entity: Entity, actor: UserId | None) -> None:
-        self._unit.record(self._created_event(entity, actor))
-
     def _new_batch(self, entities: Iterable[_E]) -> list[_E]:
         """
         Check a batch for `add_many` on its own: types, and no id or external id twice.
@@ -216,6 +213,14 @@ class RepositoryBase(Generic[_E]):
                     )
                 external.add((system, value))
         return batch
+
+    def _claims(self, batch: Iterable[_E]) -> dict[str, list[str]]:
+        """The external ids a batch would take, by system."""
+        claims: dict[str, list[str]] = {}
+        for entity in batch:
+            for system, value in CATALOG[self._cls].external_ids(entity):
+                claims.setdefault(system, []).append(value)
+        return claims
 
     def _record_updated(self, old: Entity, new: Entity, actor: UserId | None) -> None:
         self._unit.record(

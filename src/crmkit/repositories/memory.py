@@ -423,13 +423,7 @@ class MemoryRepository(RepositoryBase[_E]):
 
     def add(self, entity: _E, *, actor: UserId | None = None) -> None:
         """Store a new entity; `AlreadyExists` if its id or an external id is taken."""
-        self._unit.ensure_writable()
-        self._check_type(entity)
-        if self._row(entity.id) is not None:
-            raise AlreadyExists(self._cls.entity_type, "id", entity.id)
-        self._check_external_ids(entity)
-        self._stage(entity.id, _Row(entity), seen=None)
-        self._record_created(entity, actor)
+        self.add_many([entity], actor=actor)
 
     def add_many(self, entities: Iterable[_E], *, actor: UserId | None = None) -> None:
         """Store new entities together; all or nothing (see `Repository.add_many`)."""
@@ -438,11 +432,7 @@ class MemoryRepository(RepositoryBase[_E]):
         for entity in batch:
             if self._row(entity.id) is not None:
                 raise AlreadyExists(self._cls.entity_type, "id", entity.id)
-        claims: dict[str, list[str]] = {}
-        for entity in batch:
-            for system, value in self._catalog.external_ids(entity):
-                claims.setdefault(system, []).append(value)
-        for system, values in claims.items():
+        for system, values in self._claims(batch).items():
             taken = self.find_by_external_ids(system, values)
             if taken:
                 value = min(taken)

@@ -368,12 +368,8 @@ class SqlRepository(RepositoryBase[_E]):
             ).scalar()
             if taken is not None:
                 raise AlreadyExists(self._type, "id", taken)
-        claims: dict[str, list[str]] = {}
-        for entity in batch:
-            for system, value in self._catalog.external_ids(entity):
-                claims.setdefault(system, []).append(value)
         ids = EXTERNAL_IDS.c
-        for system, values in sorted(claims.items()):
+        for system, values in sorted(self._claims(batch).items()):
             for values_chunk in _chunks(sorted(values)):
                 held = self._connection.execute(
                     select(ids.value)
