@@ -133,14 +133,24 @@ def main(count: int) -> None:
         mismatches = sum(a != b for a, b in pairs)
         sys.exit(f"crmkit and rule-engine disagree on {mismatches} of {SAMPLE} leads")
 
+    routed = Router(rules).route_many(sample, now=NOW)
+    if [d.rule for d in routed] != [
+        None if i is None else f"r{i}" for i in engine_answers
+    ]:
+        sys.exit("crmkit's route_many and its match_many disagree")
+
     match_time = best_of(3, lambda: router.match_many(leads, now=NOW), "match")
-    route_time = best_of(1, lambda: Router(rules).route_many(leads, now=NOW), "route")
+    route_time = best_of(3, lambda: Router(rules).route_many(leads, now=NOW), "route")
+    read_time = best_of(
+        1, lambda: list(Router(rules).route_many(leads, now=NOW)), "route+read"
+    )
     matched = sum(answer is not None for answer in router.match_many(leads, now=NOW))
 
     rates = (
         ("rule-engine, rules in order", len(sample), engine_time, "engine"),
         ("crmkit Router.match_many", count, match_time, "match"),
         ("crmkit Router.route_many (+ round robin)", count, route_time, "route"),
+        ("  ... and every Decision built and read", count, read_time, "route+read"),
     )
     engine_rate = len(sample) / engine_time
     engine_cpu_rate = len(sample) / CPU["engine"]
@@ -159,12 +169,12 @@ def main(count: int) -> None:
     print(f"{'parse + compile the 500 rules':<42}{'ms':>10}{'CPU ms':>21}")
     print(f"{'crmkit (best of 10)':<42}{load * 1000:>10.1f}{CPU['load'] * 1000:>21.1f}")
     print(f"{'rule-engine, parse only (best of 3)':<42}{engine_load * 1000:>10.1f}")
-    match_rate = count / match_time
+    route_rate = count / route_time
     print()
     print(
-        f"targets: >= 20x rule-engine: {match_rate / engine_rate:.0f}x; "
-        f">= 200,000 leads/s: {match_rate:,.0f}; parse+compile < 50 ms: "
-        f"{load * 1000:.1f} ms"
+        f"targets: >= 20x rule-engine: {route_rate / engine_rate:.0f}x; "
+        f">= 200,000 leads/s: {route_rate:,.0f} (route_many); parse+compile "
+        f"< 50 ms: {load * 1000:.1f} ms"
     )
 
 

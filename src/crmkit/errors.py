@@ -235,12 +235,12 @@ class DefinitionSyntaxError(InvalidDefinition):
 
     Attributes:
         text: The text that was refused (the condition, or the file's line).
-        line: The 1-based line of the problem in `source` (or in `text`).
+        line: The 1-based line of the problem in `file` (or in `text`).
         column: The 1-based column of the problem.
         expected: What would have been accepted there, in words (empty when
             `found` says it all).
         found: What was found instead, or what is wrong there.
-        source: The file the text came from, when known.
+        file: The file the text came from (the ``source`` argument), when known.
         where: Where in the definition the text sits, such as ``"rules[1].when"``.
 
     .. versionadded:: 0.1
@@ -274,7 +274,6 @@ class DefinitionSyntaxError(InvalidDefinition):
         self.column = column
         self.expected = expected
         self.found = found
-        self.source = source
         self.where = where
 
     def relocated(
@@ -307,7 +306,7 @@ class DefinitionSyntaxError(InvalidDefinition):
                 self.column,
                 self.expected,
                 self.found,
-                self.source,
+                self.file,
                 self.where,
             ),
         )

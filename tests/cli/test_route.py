@@ -1,6 +1,7 @@
 """``crmkit route``: the CSV in, CSV out contract."""
 
 import csv
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -8,28 +9,10 @@ from click.testing import CliRunner
 from crmkit.cli import main
 
 AT = "2026-03-02T10:00:00+00:00"
-RULES = """\
-[teams.enterprise]
-members = ["dan", "eve"]
-strategy = "round_robin"
-
-[teams.france]
-members = ["alice", "bob", "chloe"]
-strategy = "round_robin"
-
-[[rules]]                        # first match wins
-name = "big accounts"
-when = 'employees >= 1000'
-assign = "team:enterprise"
-
-[[rules]]
-name = "francophone"
-when = 'country in ("FR", "BE", "CH") and score >= 20'
-assign = "team:france"
-
-[default]                        # nothing matched
-assign = "user:zoe"
-"""
+# The rules file of issue 7, as written there.
+RULES = (Path(__file__).parents[1] / "unit" / "data" / "routing_issue.toml").read_text(
+    encoding="utf-8"
+)
 LEADS = """\
 id,employees,country,score
 a1,5000,FR,90
@@ -210,3 +193,30 @@ def test_cells_are_read_in_their_fields_types(files):
         "signed: '2026-02-30' is not a valid date, treated as empty; "
         "created_at: '2026-02-01T10:00:00' is not a valid datetime, treated as empty"
     )
+
+
+@pytest.mark.parametrize("with_db", [False, True])
+def test_batches_route_as_one_run(files, monkeypatch, with_db):
+    """Rows cut into batches get the turns of one run (kept in --db if given)."""
+    folder, rules, leads = files
+    extra = "".join(f"b{n},,FR,{n}\n" for n in range(20, 31))
+    leads.write_text(LEADS + extra, encoding="utf-8")
+
+    def route_to(name):
+        options = []
+        if with_db:
+            database = folder / f"{name}.db"
+            assert 0 == CliRunner().invoke(main, ["init", "--db", database]).exit_code
+            options = ["--db", database]
+        assert (
+            0
+            == run(leads, "--rules", rules, "--out", folder / name, *options).exit_code
+        )
+        return read(folder / name)
+
+    whole = route_to("whole.csv")
+    monkeypatch.setattr("crmkit.cli._route.BATCH_SIZE", 4)
+    cut = route_to("cut.csv")
+    assert 17 == len(cut)
+    assert whole == cut
+    assert ["chloe", "alice", "bob", "chloe"] == [row["owner"] for row in cut[6:10]]

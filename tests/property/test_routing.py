@@ -118,6 +118,14 @@ def test_routing_is_deterministic_for_the_same_state_and_input(
     assert first == second
 
 
+@given(rule_sets(), WORKLOADS, LEADS, MOMENTS)
+def test_a_batch_decides_as_routing_one_lead_at_a_time(rules, workload, leads, now):
+    """`route_many` (steady targets taken on the short road) equals `route` in turn."""
+    batch = Router(rules, workload=workload).route_many(leads, now=now)
+    single = Router(rules, workload=workload)
+    assert [single.route(lead, now=now) for lead in leads] == list(batch)
+
+
 @given(st.integers(1, 7), st.integers(0, 60), st.integers(0, 100))
 def test_plain_round_robin_counts_differ_by_at_most_one(size, count, start):
     """N members, any number of leads, any starting cursor: counts within one."""

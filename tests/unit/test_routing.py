@@ -2,6 +2,7 @@
 
 from collections import Counter
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -35,28 +36,10 @@ from crmkit.values import PostalAddress
 # Monday 2 March 2026, 10:00 UTC (11:00 in Paris).
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
-ISSUE_FILE = """\
-[teams.enterprise]
-members = ["dan", "eve"]
-strategy = "round_robin"
-
-[teams.france]
-members = ["alice", "bob", "chloe"]
-strategy = "round_robin"
-
-[[rules]]                        # first match wins
-name = "big accounts"
-when = 'employees >= 1000'
-assign = "team:enterprise"
-
-[[rules]]
-name = "francophone"
-when = 'country in ("FR", "BE", "CH") and score >= 20'
-assign = "team:france"
-
-[default]                        # nothing matched
-assign = "user:zoe"
-"""
+# The rules file of issue 7, as written there.
+ISSUE_FILE = (Path(__file__).parent / "data" / "routing_issue.toml").read_text(
+    encoding="utf-8"
+)
 
 
 def owners(decisions):
@@ -362,8 +345,21 @@ def test_round_robin_takes_turns_from_a_shared_cursor_store():
     rules = team_rules()
     first = Router(rules, cursors=store).route_many([{}] * 2, now=NOW)
     second = Router(rules, cursors=store).route_many([{}] * 2, now=NOW)
-    assert ["alice", "bob", "chloe", "alice"] == owners(first + second)
+    assert ["alice", "bob", "chloe", "alice"] == owners([*first, *second])
     assert {"team:t": 4} == store.snapshot()
+
+
+def test_the_memory_cursor_store_takes_blocks_of_turns():
+    """`take_many` reserves consecutive turns and returns the first; 0 is refused."""
+    store = MemoryCursorStore({"a": 2})
+    assert (2, 5, 0) == (
+        store.take_many("a", 3),
+        store.take("a"),
+        store.take_many("b", 4),
+    )
+    assert {"a": 6, "b": 4} == store.snapshot()
+    with pytest.raises(ValueError, match="count must be at least 1, not 0"):
+        store.take_many("a", 0)
 
 
 def test_weighted_round_robin_interleaves_by_weight():
@@ -835,3 +831,35 @@ def test_match_many_gives_the_first_matching_rule_of_each_lead():
     ]
     assert [0, 1, None, None] == router.match_many(leads)
     assert 1 == router.match({"country": "BE", "score": 20})
+
+
+def test_a_batch_reads_as_a_list_of_decisions():
+    """`RoutedLeads`: length, indexes (negative too), slices, iteration, equality."""
+    leads = [{"id": str(n), "country": "FR", "score": 50} for n in range(4)]
+    leads.append({"id": "9", "country": "DE"})
+    batch = Router(read_rules(ISSUE_FILE)).route_many(leads, now=NOW)
+    assert 5 == len(batch)
+    assert ["alice", "bob", "chloe", "alice", "zoe"] == owners(batch)
+    assert "zoe" == batch[-1].owner
+    assert ["bob", "chloe"] == owners(batch[1:3])
+    with pytest.raises(IndexError):
+        batch[5]
+    assert batch == list(batch)
+    assert (
+        [*batch, batch[0]]
+        == batch + [batch[0]]  # noqa: RUF005 - the operator is what is tested
+        == [*batch[:4], *(batch[4:] + batch[:1])]
+    )
+    assert [batch[0], *batch] == batch[:1] + batch
+    assert batch == Router(read_rules(ISSUE_FILE)).route_many(leads, now=NOW)
+    assert batch != leads
+    assert batch != "alice"
+    assert repr(batch).startswith("RoutedLeads([Assignment(lead_id='0', owner='alice'")
+    assert [
+        "francophone: matched",
+        "francophone: round robin: turn 1 of team france went to bob",
+    ] == texts(batch[1])
+    assert [
+        "no entry assigned it; the default is user:zoe",
+        "assigned to zoe",
+    ] == texts(batch[4])

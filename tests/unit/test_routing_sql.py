@@ -50,6 +50,14 @@ def test_the_sql_store_is_a_cursor_store(open_database):
         store.position("b"),
     ]
     assert 0 == store.position("never")
+    assert (2, 5, 3) == (
+        store.take_many("a", 3),
+        store.take("a"),
+        store.take_many("c", 2) + 3,
+    )
+    with pytest.raises(ValueError, match="count must be at least 1, not 0"):
+        store.take_many("a", 0)
+    assert 6 == store.position("a")
 
 
 def test_round_robin_continues_after_a_restart(open_database):
@@ -62,13 +70,16 @@ def test_round_robin_continues_after_a_restart(open_database):
 
 
 def test_concurrent_workers_never_share_a_turn(open_database):
-    """Turns taken at once from two connections are all different."""
+    """Turns and blocks of turns taken at once from two connections never overlap."""
     stores = [SqlCursorStore(open_database()) for _ in range(2)]
     taken: list[int] = []
     lock = threading.Lock()
 
     def work(store):
-        mine = [store.take("team:t") for _ in range(40)]
+        mine = [store.take("team:t") for _ in range(20)]
+        for _ in range(10):
+            first = store.take_many("team:t", 2)
+            mine.extend((first, first + 1))
         with lock:
             taken.extend(mine)
 

@@ -10,18 +10,19 @@ returns, for each, an `Assignment` or an `Unassigned` with its reasons.
 """
 
 from crmkit import _public
-from crmkit.routing._load import load_rules, read_rules, rules_from_dict, rules_to_dict
-from crmkit.routing._people import Absence, Member, Shift, Strategy, TeamSpec, Territory
-from crmkit.routing._records import lead_record
-from crmkit.routing._router import (
-    DEFAULT_MONTHLY_CAPACITY,
+from crmkit.routing._decisions import (
     Assignment,
     Decision,
     DryRun,
     Reason,
-    Router,
+    RoutedLeads,
+    SteadyTarget,
     Unassigned,
 )
+from crmkit.routing._load import load_rules, read_rules, rules_from_dict, rules_to_dict
+from crmkit.routing._people import Absence, Member, Shift, Strategy, TeamSpec, Territory
+from crmkit.routing._records import lead_record
+from crmkit.routing._router import DEFAULT_MONTHLY_CAPACITY, Router
 from crmkit.routing._rules import LEAD_FIELDS, Mode, Rule, RuleSet, Target, lead_schema
 from crmkit.routing._state import (
     AccountDirectory,
@@ -45,10 +46,12 @@ __all__ = [
     "MemoryCursorStore",
     "Mode",
     "Reason",
+    "RoutedLeads",
     "Router",
     "Rule",
     "RuleSet",
     "Shift",
+    "SteadyTarget",
     "Strategy",
     "Target",
     "TeamSpec",

@@ -12,7 +12,17 @@ import attrs
 from immutabledict import immutabledict
 
 from crmkit._validation import aware_utc
-from crmkit.conditions import Predicate, compile_many, explain, is_empty
+from crmkit.conditions import Predicate, compile_many, explain
+from crmkit.routing._decisions import (
+    Assignment,
+    Decision,
+    DryRun,
+    Reason,
+    RoutedLeads,
+    SteadyTarget,
+    Unassigned,
+    _text_of,
+)
 from crmkit.routing._index import RuleIndex
 from crmkit.routing._people import Member, Strategy, TeamSpec
 from crmkit.routing._rules import Mode, Rule, RuleSet, Target
@@ -24,104 +34,12 @@ from crmkit.routing._state import (
     Workload,
 )
 
-__all__ = [
-    "DEFAULT_MONTHLY_CAPACITY",
-    "Assignment",
-    "Decision",
-    "DryRun",
-    "Reason",
-    "Router",
-    "Unassigned",
-]
+__all__ = ["DEFAULT_MONTHLY_CAPACITY", "Router"]
 
 DEFAULT_MONTHLY_CAPACITY = 30
 """A member's share of team capacity when it has no monthly quota (Odoo's default)."""
 
 Record: TypeAlias = Mapping[str, AnyType]
-
-
-@attrs.frozen
-class Reason:
-    """
-    One step of a decision, and the rule it is about (`None`: the rule set's own).
-
-    .. versionadded:: 0.1
-    """
-
-    rule: str | None
-    text: str
-
-    def __str__(self) -> str:
-        return f"{self.rule}: {self.text}" if self.rule else self.text
-
-
-@attrs.frozen(kw_only=True)
-class Assignment:
-    """
-    A lead assigned: to whom, through which team, rule and strategy, and why.
-
-    `rule` is ``None`` for the default target and for a kept owner.
-
-    .. versionadded:: 0.1
-    """
-
-    lead_id: str | None
-    owner: str
-    team: str | None
-    rule: str | None
-    strategy: str
-    reasons: tuple[Reason, ...]
-
-    @property
-    def assigned(self) -> bool:
-        """Always true."""
-        return True
-
-
-@attrs.frozen(kw_only=True)
-class Unassigned:
-    """
-    A lead nobody could take, with the reason each rule gave.
-
-    .. versionadded:: 0.1
-    """
-
-    lead_id: str | None
-    reasons: tuple[Reason, ...]
-
-    @property
-    def assigned(self) -> bool:
-        """Always false."""
-        return False
-
-
-Decision: TypeAlias = Assignment | Unassigned
-"""What routing one lead gives."""
-
-
-@attrs.frozen(kw_only=True)
-class DryRun:
-    """
-    A batch routed without touching stored cursors: decisions and distributions.
-
-    .. versionadded:: 0.1
-    """
-
-    decisions: tuple[Decision, ...]
-    by_owner: immutabledict[str, int]
-    by_rule: immutabledict[str, int]
-    unassigned: int
-
-    def report(self) -> str:
-        """The distributions as aligned text lines."""
-        lines = [f"{len(self.decisions)} leads, {self.unassigned} unassigned"]
-        for title, counts in (("owner", self.by_owner), ("rule", self.by_rule)):
-            lines.append(f"by {title}:")
-            width = max(map(len, counts), default=0)
-            lines.extend(
-                f"  {name:<{width}}  {count}" for name, count in counts.items()
-            )
-        return "\n".join(lines)
 
 
 @attrs.frozen
@@ -145,12 +63,6 @@ def _weighted_sequence(members: Sequence[Member]) -> tuple[str, ...]:
         current[chosen] -= total
         sequence.append(chosen)
     return tuple(sequence)
-
-
-def _text_of(value: object) -> str | None:
-    if value is None or is_empty(value):
-        return None
-    return str(value)
 
 
 def _unruled(decision: Assignment) -> str:
@@ -228,6 +140,7 @@ class Router:
         self._predicates: list[Predicate] = []
         self._away: dict[str, str | None] = {}
         self._steady: dict[str, tuple[list[str], list[str]]] = {}
+        self._steady_at: list[SteadyTarget | None] | None = None
 
     def _member_names(self) -> list[str]:
         names = list(self.rules.users)
@@ -249,10 +162,73 @@ class Router:
 
     def route_many(
         self, leads: Iterable[Record], *, now: datetime, explain: bool = False
-    ) -> list[Decision]:
-        """Route leads in order, all at ``now``; conditions are bound once."""
+    ) -> RoutedLeads:
+        """
+        Route leads in order, all at ``now``: the same decisions as `route` gives.
+
+        Conditions are bound once. A lead whose first matching entry (or the
+        default) is a `SteadyTarget` only takes its turn here; its decision is
+        built when read. Explaining, capacity mode and every other lead take
+        the whole road of `route`.
+        """
         self._bind(now)
-        return [self._route(lead, now, explain=explain) for lead in leads]
+        if explain or self.rules.mode is Mode.CAPACITY:
+            return RoutedLeads(
+                [self._route(lead, now, explain=explain) for lead in leads]
+            )
+        steady = self._steady_targets(now)
+        predicates = self._predicates
+        candidates = self._index.candidates
+        keep_owner = self.rules.keep_current_owner
+        routed: list[Decision | tuple[SteadyTarget, int, object]] = []
+        run: list[tuple[SteadyTarget, object]] = []  # steady leads since the last turn
+        wait = run.append
+        for lead in leads:
+            target = steady[-1]  # the default, unless an entry matches
+            for index in candidates(lead):
+                if predicates[index](lead):
+                    target = steady[index]
+                    break
+            if target is None or (keep_owner and _text_of(lead.get("owner_id"))):
+                self._give_turns(run, routed)
+                routed.append(self._route(lead, now, explain=False))
+            else:
+                wait((target, lead.get("id")))
+        self._give_turns(run, routed)
+        return RoutedLeads(routed)
+
+    def _give_turns(
+        self,
+        run: list[tuple[SteadyTarget, object]],
+        routed: list[Decision | tuple[SteadyTarget, int, object]],
+    ) -> None:
+        """
+        Give a run of steady leads their turns, in order, and count their owners.
+
+        Each cursor is moved once for the whole run (`CursorStore.take_many`):
+        the turns are those that taking them one lead at a time would give.
+        """
+        needed = Counter(target.cursor for target, _ in run if target.cursor)
+        turns = {key: self.cursors.take_many(key, n) for key, n in needed.items()}
+        picked: list[str] = []
+        pick = picked.append
+        given = routed.append
+        for target, lead_id in run:
+            key = target.cursor
+            if key is None:
+                turn = 0
+            else:
+                turn = turns[key]
+                turns[key] = turn + 1
+            owners = target.owners
+            pick(owners[turn % len(owners)])
+            given((target, turn, lead_id))
+        run.clear()
+        if picked:
+            counts = Counter(picked)
+            self._open.update(counts)
+            self._today.update(counts)
+            self._month.update(counts)
 
     def match(self, lead: Record, *, now: datetime | None = None) -> int | None:
         """The index of the first rule whose condition holds, ignoring targets."""
@@ -318,6 +294,7 @@ class Router:
         self._bound_at = now
         self._away = {}
         self._steady = {}
+        self._steady_at = None
 
     def _route(self, lead: Record, now: datetime, *, explain: bool) -> Decision:
         lead_id = _text_of(lead.get("id"))
@@ -481,6 +458,82 @@ class Router:
         )
         return used, max(capacity, 1)
 
+    # --- steady targets: the batch's short road ---------------------------------
+
+    def _steady_targets(self, now: datetime) -> list[SteadyTarget | None]:
+        """Each entry's steady target (`None`: not steady), then the default's."""
+        if self._steady_at is None:
+            default = self.rules.default
+            self._steady_at = [
+                *(
+                    self._steady_target(rule.assign, rule, now)
+                    for rule in self.rules.rules
+                ),
+                None if default is None else self._steady_target(default, None, now),
+            ]
+        return self._steady_at
+
+    def _steady_target(
+        self, target: Target, rule: Rule | None, now: datetime
+    ) -> SteadyTarget | None:
+        if rule is None:
+            lead_in = (Reason(None, f"no entry assigned it; the default is {target}"),)
+        elif rule.keep_current_owner or rule.account_owner or not self._plain(rule):
+            return None
+        else:
+            lead_in = (Reason(rule.name, "matched"),)
+        if target.kind == "user":
+            owners, team, strategy, cursor = self._steady_user(target.name, now)
+        else:
+            owners, team, strategy, cursor = self._steady_team(target.name, rule, now)
+        if not owners:
+            return None
+        return SteadyTarget(
+            rule=None if rule is None else rule.name,
+            team=team,
+            strategy=strategy,
+            owners=owners,
+            cursor=cursor,
+            lead_in=lead_in,
+        )
+
+    def _steady_user(
+        self, name: str, now: datetime
+    ) -> tuple[tuple[str, ...], None, str, None]:
+        """The user alone if it has no quota and is in; else nobody."""
+        member = self._members[name]
+        has_quota = member.daily_quota is not None or member.monthly_quota is not None
+        if has_quota or self._unavailable(name, now) is not None:
+            return (), None, "direct", None
+        return (name,), None, "direct", None
+
+    def _steady_team(
+        self, name: str, rule: Rule | None, now: datetime
+    ) -> tuple[tuple[str, ...], str, str, str]:
+        """The team's round-robin sequence if every member is in, without quotas."""
+        team = self.rules.teams[name]
+        strategy = (
+            team.strategy if rule is None or rule.strategy is None else rule.strategy
+        )
+        cursor = self._cursor_key(team, strategy)
+        steady = (
+            team.name not in self._with_quotas
+            and strategy is not Strategy.LEAST_LOADED
+            and not any(self._unavailable(member, now) for member in team.members)
+        )
+        if not steady:
+            return (), name, str(strategy), cursor
+        weighted = strategy is Strategy.WEIGHTED_ROUND_ROBIN
+        owners = self._sequences[name] if weighted else tuple(team.members)
+        return owners, name, str(strategy), cursor
+
+    @staticmethod
+    def _plain(rule: Rule | None) -> bool:
+        """Whether the entry picks among a team's members by nothing about the lead."""
+        return rule is None or not (
+            rule.require_skills or rule.language_field or rule.by_territory
+        )
+
     # --- picking a member -------------------------------------------------------
 
     def _unavailable(self, name: str, now: datetime) -> str | None:
@@ -550,10 +603,7 @@ class Router:
     def _eligible(
         self, team: TeamSpec, rule: Rule | None, lead: Record, now: datetime
     ) -> tuple[list[str], list[str]]:
-        plain = rule is None or not (
-            rule.require_skills or rule.language_field or rule.by_territory
-        )
-        if plain and team.name not in self._with_quotas:
+        if self._plain(rule) and team.name not in self._with_quotas:
             # Nothing about this lead or the run's counts matters: who is away
             # at `now` decides, once per bound moment.
             cached = self._steady.get(team.name)
@@ -613,11 +663,7 @@ class Router:
             return chosen, f"least loaded: {chosen} had {self._open[chosen]} open leads"
         weighted = strategy is Strategy.WEIGHTED_ROUND_ROBIN
         sequence = self._sequences[team.name] if weighted else team.members
-        # A rule that overrides the team's strategy keeps its own turns.
-        key = f"team:{team.name}"
-        if strategy is not team.strategy:
-            key = f"{key}:{strategy}"
-        turn = self.cursors.take(key)
+        turn = self.cursors.take(self._cursor_key(team, strategy))
         size = len(sequence)
         if size and len(eligible) == len(team.members) and not weighted:
             chosen = sequence[turn % size]
@@ -635,6 +681,12 @@ class Router:
                 )
         return None
 
+    @staticmethod
+    def _cursor_key(team: TeamSpec, strategy: Strategy) -> str:
+        """A team's cursor; an entry that overrides its strategy keeps its own turns."""
+        key = f"team:{team.name}"
+        return key if strategy is team.strategy else f"{key}:{strategy}"
+
 
 class _Scratch:
     """Cursors that start where another store's are, and never write back."""
@@ -644,8 +696,11 @@ class _Scratch:
         self._taken: Counter[str] = Counter()
 
     def take(self, key: str) -> int:
+        return self.take_many(key, 1)
+
+    def take_many(self, key: str, count: int) -> int:
         turn = self._store.position(key) + self._taken[key]
-        self._taken[key] += 1
+        self._taken[key] += count
         return turn
 
     def position(self, key: str) -> int:

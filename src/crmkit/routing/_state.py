@@ -23,7 +23,8 @@ class CursorStore(Protocol):
     """
     Where round-robin cursors live, so turns stay fair across restarts and workers.
 
-    `take` is atomic: two workers taking a turn at once get different turns.
+    `take` and `take_many` are atomic: two workers taking turns at once get
+    different turns.
 
     .. versionadded:: 0.1
     """
@@ -32,9 +33,19 @@ class CursorStore(Protocol):
         """Reserve the next turn of ``key`` and return it (0, 1, 2, ...)."""
         ...
 
+    def take_many(self, key: str, count: int) -> int:
+        """Reserve the next ``count`` turns of ``key`` at once; return the first."""
+        ...
+
     def position(self, key: str) -> int:
         """The next turn `take` would return, without taking it."""
         ...
+
+
+def _check_count(count: int) -> None:
+    if count < 1:
+        msg = f"count must be at least 1, not {count}"
+        raise ValueError(msg)
 
 
 class MemoryCursorStore:
@@ -49,8 +60,13 @@ class MemoryCursorStore:
 
     def take(self, key: str) -> int:
         """Reserve the next turn of ``key`` and return it."""
+        return self.take_many(key, 1)
+
+    def take_many(self, key: str, count: int) -> int:
+        """Reserve the next ``count`` turns of ``key``; return the first."""
+        _check_count(count)
         turn = self._positions.get(key, 0)
-        self._positions[key] = turn + 1
+        self._positions[key] = turn + count
         return turn
 
     def position(self, key: str) -> int:

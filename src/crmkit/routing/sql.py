@@ -1,15 +1,14 @@
 """
 Round-robin cursors in crmkit's SQL database (SQLite or PostgreSQL).
 
-Turns are taken with one atomic ``INSERT ... ON CONFLICT DO UPDATE ...
-RETURNING``, so routers in several processes sharing a database never get the same
-turn, and a restarted router continues where the last one stopped. The table
+Turns are taken, one or a block at a time, with one atomic ``INSERT ... ON
+CONFLICT DO UPDATE ... RETURNING``, so routers in several processes sharing a
+database never get the same turn, and a restarted router continues where the
+last one stopped. The table
 (``routing_cursor``) comes with schema version 2: run ``crmkit db upgrade``.
 """
 
 from __future__ import annotations
-
-from typing import Final
 
 from sqlalchemy import Executable, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,22 +16,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from crmkit import _public
 from crmkit.repositories.sql import SqlDatabase
 from crmkit.repositories.sql._tables import ROUTING_CURSORS
+from crmkit.routing._state import _check_count
 
 __all__ = ["SqlCursorStore"]
 
-_SET: Final = {"position": ROUTING_CURSORS.c.position + 1}
 
-
-def _increment(dialect: str, key: str) -> Executable:
-    """Insert the key at position 1, or add 1 to it; return the new position."""
-    if dialect == "postgresql":
-        upsert = postgresql.insert(ROUTING_CURSORS).values(key=key, position=1)
-        return upsert.on_conflict_do_update(
-            index_elements=[ROUTING_CURSORS.c.key], set_=_SET
-        ).returning(ROUTING_CURSORS.c.position)
-    lite = sqlite.insert(ROUTING_CURSORS).values(key=key, position=1)
-    return lite.on_conflict_do_update(
-        index_elements=[ROUTING_CURSORS.c.key], set_=_SET
+def _increment(dialect: str, key: str, count: int) -> Executable:
+    """Insert the key at ``count``, or add ``count`` to it; return the new position."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    upsert = insert(ROUTING_CURSORS).values(key=key, position=count)
+    return upsert.on_conflict_do_update(
+        index_elements=[ROUTING_CURSORS.c.key],
+        set_={"position": ROUTING_CURSORS.c.position + count},
     ).returning(ROUTING_CURSORS.c.position)
 
 
@@ -62,12 +57,17 @@ class SqlCursorStore:
 
     def take(self, key: str) -> int:
         """Reserve the next turn of ``key`` atomically and return it."""
+        return self.take_many(key, 1)
+
+    def take_many(self, key: str, count: int) -> int:
+        """Reserve the next ``count`` turns of ``key`` atomically; return the first."""
+        _check_count(count)
         self._check()
         engine = self._database.engine
-        statement = _increment(engine.dialect.name, key)
+        statement = _increment(engine.dialect.name, key, count)
         with engine.begin() as connection:
             position = connection.execute(statement).scalar_one()
-        return int(position) - 1
+        return int(position) - count
 
     def position(self, key: str) -> int:
         """The next turn of ``key``, without taking it."""
