@@ -131,6 +131,8 @@ class SteadyTarget:
     cursor: str | None
     lead_in: tuple[Reason, ...]
     """The reasons before the pick: the entry matched, or the default applies."""
+    keeps_owner: bool = False
+    """A lead that has an owner keeps it: such leads take the long road."""
 
     def decision(self, lead_id: str | None, turn: int) -> Assignment:
         """The assignment of a lead that got ``turn``."""

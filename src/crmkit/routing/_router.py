@@ -179,7 +179,6 @@ class Router:
         steady = self._steady_targets(now)
         predicates = self._predicates
         candidates = self._index.candidates
-        keep_owner = self.rules.keep_current_owner
         routed: list[Decision | tuple[SteadyTarget, int, object]] = []
         run: list[tuple[SteadyTarget, object]] = []  # steady leads since the last turn
         wait = run.append
@@ -189,7 +188,9 @@ class Router:
                 if predicates[index](lead):
                     target = steady[index]
                     break
-            if target is None or (keep_owner and _text_of(lead.get("owner_id"))):
+            if target is None or (
+                target.keeps_owner and _text_of(lead.get("owner_id"))
+            ):
                 self._give_turns(run, routed)
                 routed.append(self._route(lead, now, explain=False))
             else:
@@ -478,7 +479,7 @@ class Router:
     ) -> SteadyTarget | None:
         if rule is None:
             lead_in = (Reason(None, f"no entry assigned it; the default is {target}"),)
-        elif rule.keep_current_owner or rule.account_owner or not self._plain(rule):
+        elif rule.account_owner or not self._plain(rule):
             return None
         else:
             lead_in = (Reason(rule.name, "matched"),)
@@ -495,6 +496,8 @@ class Router:
             owners=owners,
             cursor=cursor,
             lead_in=lead_in,
+            keeps_owner=self.rules.keep_current_owner
+            or (rule is not None and rule.keep_current_owner),
         )
 
     def _steady_user(
