@@ -559,6 +559,33 @@ def test_account_ownership_sends_a_known_company_to_its_owner():
     directory = AccountDirectory({"Acme": "dan"}, field="company")
     assert "dan" == directory.owner_of({"company": " ACME "})
     assert directory.owner_of({"company": ""}) is None
+    assert directory.owner_of({"company": 42}) is None
+
+
+@pytest.mark.parametrize(
+    "written", ["ACME S.A.", "Acme SARL", "acmé", "Acme GmbH", "SAS Acme", "Acme Ltd."]
+)
+def test_account_owners_are_found_as_dedup_matches_companies(written):
+    """Case, accents, punctuation and legal forms do not hide a known account."""
+    directory = AccountDirectory({"Acme": "dan", "Dupont & Fils": "eve"})
+    assert "dan" == directory.owner_of({"company_name": written})
+    assert "eve" == directory.owner_of({"company_name": "DUPONT ET FILS SARL"})
+    assert directory.owner_of({"company_name": "Acme Labs"}) is None
+    assert directory.owner_of({"company_name": "SA"}) is None
+
+
+def test_one_company_named_twice_with_two_owners_is_refused():
+    """Names that deduplication reads as one company must not have two owners."""
+    with pytest.raises(InvalidDefinition) as caught:
+        RuleSet(rules=[], accounts={"Acme": "dan", "ACME SAS": "eve"})
+    assert (
+        "accounts.ACME SAS: the same company as 'Acme', owned by dan, not eve"
+        == str(caught.value)
+    )
+    with pytest.raises(InvalidDefinition, match="names no company: it is blank"):
+        RuleSet(rules=[], accounts={" ": "dan"})
+    same_owner = RuleSet(rules=[], accounts={"Acme": "dan", "ACME SAS": "dan"})
+    assert 2 == len(same_owner.accounts)
 
 
 def test_an_unavailable_account_owner_lets_the_team_strategy_decide():

@@ -23,6 +23,7 @@ from crmkit.conditions import (
 from crmkit.errors import InvalidDefinition
 from crmkit.model import Lead
 from crmkit.routing._people import Member, Strategy, TeamSpec
+from crmkit.routing._state import company_key
 
 __all__ = [
     "LEAD_FIELDS",
@@ -193,7 +194,9 @@ class RuleSet:
         default: Who gets a lead no entry assigned (`None`: it stays unassigned).
         mode: First match or capacity.
         keep_current_owner: Leads that already have an owner keep it.
-        accounts: Known account owners, by company name (case and spaces ignored).
+        accounts: Known account owners, by company name (compared as
+            deduplication compares companies: case, accents, punctuation and
+            legal forms do not count).
         schema: What conditions may test.
 
     .. versionadded:: 0.1
@@ -242,6 +245,27 @@ class RuleSet:
             for company, owner in self.accounts.items()
             if self.users and owner not in self.users
         )
+        found.extend(self._account_problems())
+        return found
+
+    def _account_problems(self) -> list[tuple[str, str]]:
+        """Names that are no company, or the same company with two owners."""
+        found: list[tuple[str, str]] = []
+        first_named: dict[str, str] = {}
+        for company, owner in self.accounts.items():
+            key = company_key(company)
+            earlier = first_named.setdefault(key, company)
+            if not key:
+                found.append(
+                    (
+                        f"accounts.{company}",
+                        "names no company: it is blank",
+                    )
+                )
+            elif self.accounts[earlier] != owner:
+                owned = f"owned by {self.accounts[earlier]}, not {owner}"
+                message = f"the same company as {earlier!r}, {owned}"
+                found.append((f"accounts.{company}", message))
         return found
 
     def _rule_problems(self, index: int, rule: Rule) -> list[tuple[str, str]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 import attrs
 from immutabledict import immutabledict
+
+from crmkit.dedup import FieldKind, Normalizer
 
 __all__ = [
     "AccountDirectory",
@@ -120,26 +122,45 @@ class AccountOwners(Protocol):
         ...
 
 
-def _company_key(name: object) -> str:
-    return re.sub(r"\s+", " ", str(name)).strip().casefold()
+def company_key(name: str, normalizer: Normalizer | None = None) -> str:
+    """A company name as deduplication compares it (``""``: no name left)."""
+    return (normalizer or _default_normalizer()).normalize(FieldKind.COMPANY, name)
+
+
+@functools.cache
+def _default_normalizer() -> Normalizer:
+    return Normalizer()
 
 
 class AccountDirectory:
     """
-    Account owners by company name, compared without case or extra spaces.
+    Account owners by company name, matched as deduplication matches companies.
+
+    Names are compared after `crmkit.dedup.Normalizer.company`: case, accents,
+    punctuation, ``&``/et/and and legal forms (SA, SARL, GmbH, Ltd...) do not
+    count, so a lead from "ACME S.A." reaches the owner of "Acme".
 
     .. versionadded:: 0.1
     """
 
     def __init__(
-        self, owners: Mapping[str, str], *, field: str = "company_name"
+        self,
+        owners: Mapping[str, str],
+        *,
+        field: str = "company_name",
+        normalizer: Normalizer | None = None,
     ) -> None:
         self.field = field
-        self._owners = {_company_key(name): owner for name, owner in owners.items()}
+        self._normalizer = normalizer or _default_normalizer()
+        self._owners = {self._key(name): owner for name, owner in owners.items()}
+
+    def _key(self, name: str) -> str:
+        return company_key(name, self._normalizer)
 
     def owner_of(self, record: Mapping[str, object]) -> str | None:
         """The owner of the company named in the record's `field`."""
         name = record.get(self.field)
-        if not isinstance(name, str) or not name.strip():
+        if not isinstance(name, str):
             return None
-        return self._owners.get(_company_key(name))
+        key = self._key(name)
+        return self._owners.get(key) if key else None
