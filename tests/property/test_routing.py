@@ -122,12 +122,19 @@ def test_routing_is_deterministic_for_the_same_state_and_input(
     assert first == second
 
 
-@given(rule_sets(), WORKLOADS, LEADS, MOMENTS)
-def test_a_batch_decides_as_routing_one_lead_at_a_time(rules, workload, leads, now):
-    """`route_many` (steady targets taken on the short road) equals `route` in turn."""
-    batch = Router(rules, workload=workload).route_many(leads, now=now)
+@given(rule_sets(), WORKLOADS, LEADS, LEADS, MOMENTS)
+def test_batches_decide_as_routing_one_lead_at_a_time(
+    rules, workload, first, then, now
+):
+    """
+    `route_many` (steady targets on the short road) equals `route` in turn.
+
+    Two batches in a row: the second sees the loads the first one counted.
+    """
+    batched = Router(rules, workload=workload)
+    batches = [*batched.route_many(first, now=now), *batched.route_many(then, now=now)]
     single = Router(rules, workload=workload)
-    assert [single.route(lead, now=now) for lead in leads] == list(batch)
+    assert [single.route(lead, now=now) for lead in first + then] == batches
 
 
 @given(st.integers(1, 7), st.integers(0, 60), st.integers(0, 100))

@@ -385,6 +385,36 @@ def test_least_loaded_goes_to_the_member_with_fewest_open_leads():
     assert "least loaded: bob had 1 open leads" == decisions[0].reasons[-1].text
 
 
+@pytest.mark.parametrize("cut", [0, 3, 4, 5, 6, 7])
+def test_a_batch_counts_what_its_round_robin_gave(cut):
+    """Leads dealt in turn by a batch count towards the loads a later pick reads."""
+    rules = RuleSet(
+        rules=[
+            Rule(name="fr", when=parse('country == "FR"'), assign="team:rr"),
+            Rule(name="vip", when=parse("score > 90"), assign="user:chloe"),
+        ],
+        teams={
+            "rr": TeamSpec(name="rr", members=["alice", "bob", "chloe"]),
+            "ll": TeamSpec(
+                name="ll", members=["alice", "bob", "chloe"], strategy="least_loaded"
+            ),
+        },
+        default="team:ll",
+    )
+    leads = [{"country": "FR"}] * 5 + [{"score": 99}] * 2 + [{}] * 3
+    router = Router(rules, workload=Workload(open_leads={"bob": 1}))
+    decisions = [
+        *router.route_many(leads[:cut], now=NOW),
+        *router.route_many(leads[cut:], now=NOW),
+    ]
+    # Five French leads: alice 2, bob 2 (+1 open), chloe 1; then chloe 2 more.
+    assert ["alice", "bob", "chloe", "alice", "bob", "chloe", "chloe"] == owners(
+        decisions[:7]
+    )
+    assert ["alice", "alice", "bob"] == owners(decisions[7:])
+    assert "least loaded: alice had 2 open leads" == decisions[7].reasons[-1].text
+
+
 def test_an_entry_may_override_its_teams_strategy():
     """An entry's strategy replaces the team's for the leads it assigns."""
     rules = RuleSet(

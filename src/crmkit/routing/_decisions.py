@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TypeAlias, overload
 
 import attrs
@@ -111,7 +111,7 @@ def _text_of(value: object) -> str | None:
     return str(value)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class SteadyTarget:
     """
     A target whose pick, at a given moment, depends on nothing but the turn.
@@ -152,8 +152,14 @@ class SteadyTarget:
         )
 
 
-Routed: TypeAlias = Decision | tuple[SteadyTarget, int, object]
-"""A decision, or what builds it: the steady target, the turn and the raw lead id."""
+Waiting: TypeAlias = tuple[SteadyTarget, int, object, Mapping[str, int]]
+"""
+What builds a steady lead's decision: its target, its offset in its run's block
+of turns, its raw id, and where the run's block starts for each cursor.
+"""
+
+Routed: TypeAlias = Decision | Waiting
+"""A lead of a batch: its decision, or what builds it."""
 
 
 class RoutedLeads(Sequence[Decision]):
@@ -211,7 +217,8 @@ class RoutedLeads(Sequence[Decision]):
     def _built(self, index: int) -> Decision:
         routed = self._routed[index]
         if isinstance(routed, tuple):
-            target, turn, raw_id = routed
+            target, offset, raw_id, starts = routed
+            turn = 0 if target.cursor is None else starts[target.cursor] + offset
             routed = target.decision(_text_of(raw_id), turn)
             self._routed[index] = routed
         return routed

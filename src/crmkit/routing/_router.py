@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any as AnyType
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 import attrs
 from immutabledict import immutabledict
@@ -18,9 +20,11 @@ from crmkit.routing._decisions import (
     Decision,
     DryRun,
     Reason,
+    Routed,
     RoutedLeads,
     SteadyTarget,
     Unassigned,
+    Waiting,
     _text_of,
 )
 from crmkit.routing._index import RuleIndex
@@ -63,6 +67,15 @@ def _weighted_sequence(members: Sequence[Member]) -> tuple[str, ...]:
         current[chosen] -= total
         sequence.append(chosen)
     return tuple(sequence)
+
+
+def _owners_of_turns(owners: Sequence[str], start: int, count: int) -> Counter[str]:
+    """How many of the ``count`` turns from ``start`` each owner of a cycle gets."""
+    laps, rest = divmod(count, len(owners))
+    got: Counter[str] = Counter()
+    for step in range(len(owners)):
+        got[owners[(start + step) % len(owners)]] += laps + (step < rest)
+    return got
 
 
 def _unruled(decision: Assignment) -> str:
@@ -179,9 +192,12 @@ class Router:
         steady = self._steady_targets(now)
         predicates = self._predicates
         candidates = self._index.candidates
-        routed: list[Decision | tuple[SteadyTarget, int, object]] = []
-        run: list[tuple[SteadyTarget, object]] = []  # steady leads since the last turn
-        wait = run.append
+        routed: list[Routed] = []
+        append = routed.append
+        # The run of steady leads since the last lead on the long road: each
+        # cursor's offset within the run, and where the run's block of turns
+        # starts (filled when the run ends; entries share the dict).
+        first, offsets, starts = 0, dict[str, int](), dict[str, int]()
         for lead in leads:
             target = steady[-1]  # the default, unless an entry matches
             for index in candidates(lead):
@@ -191,45 +207,52 @@ class Router:
             if target is None or (
                 target.keeps_owner and _text_of(lead.get("owner_id"))
             ):
-                self._give_turns(run, routed)
-                routed.append(self._route(lead, now, explain=False))
-            else:
-                wait((target, lead.get("id")))
-        self._give_turns(run, routed)
-        return RoutedLeads(routed)
-
-    def _give_turns(
-        self,
-        run: list[tuple[SteadyTarget, object]],
-        routed: list[Decision | tuple[SteadyTarget, int, object]],
-    ) -> None:
-        """
-        Give a run of steady leads their turns, in order, and count their owners.
-
-        Each cursor is moved once for the whole run (`CursorStore.take_many`):
-        the turns are those that taking them one lead at a time would give.
-        """
-        needed = Counter(target.cursor for target, _ in run if target.cursor)
-        turns = {key: self.cursors.take_many(key, n) for key, n in needed.items()}
-        picked: list[str] = []
-        pick = picked.append
-        given = routed.append
-        for target, lead_id in run:
+                self._end_run(routed, first, offsets, starts)
+                append(self._route(lead, now, explain=False))
+                first, offsets, starts = len(routed), {}, {}
+                continue
             key = target.cursor
             if key is None:
-                turn = 0
+                offset = 0
             else:
-                turn = turns[key]
-                turns[key] = turn + 1
-            owners = target.owners
-            pick(owners[turn % len(owners)])
-            given((target, turn, lead_id))
-        run.clear()
-        if picked:
-            counts = Counter(picked)
-            self._open.update(counts)
-            self._today.update(counts)
-            self._month.update(counts)
+                offset = offsets.get(key, 0)
+                offsets[key] = offset + 1
+            append((target, offset, lead.get("id"), starts))
+        self._end_run(routed, first, offsets, starts)
+        return RoutedLeads(routed)
+
+    def _end_run(
+        self,
+        routed: list[Routed],
+        first: int,
+        offsets: dict[str, int],
+        starts: dict[str, int],
+    ) -> None:
+        """
+        Give the run of steady leads from ``routed[first]`` on its turns.
+
+        Each cursor moves once for the whole run (`CursorStore.take_many`), to
+        the turns that taking them one lead at a time would give; the owners
+        are counted from the blocks, not lead by lead.
+        """
+        if first == len(routed):
+            return
+        # Every entry of a run is a steady lead's tuple.
+        run = cast("Iterable[Waiting]", itertools.islice(routed, first, None))
+        leads_per_target = Counter(map(itemgetter(0), run))
+        picked: Counter[str] = Counter()
+        owners_of: dict[str, tuple[str, ...]] = {}
+        for target, count in leads_per_target.items():
+            if target.cursor is None:
+                picked[target.owners[0]] += count
+            else:
+                owners_of[target.cursor] = target.owners
+        for key, count in offsets.items():
+            start = starts[key] = self.cursors.take_many(key, count)
+            picked.update(_owners_of_turns(owners_of[key], start, count))
+        self._open.update(picked)
+        self._today.update(picked)
+        self._month.update(picked)
 
     def match(self, lead: Record, *, now: datetime | None = None) -> int | None:
         """The index of the first rule whose condition holds, ignoring targets."""
