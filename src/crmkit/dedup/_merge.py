@@ -29,7 +29,7 @@ from crmkit.dedup._survivorship import (
 from crmkit.dedup._survivorship_policy import MergePolicy, mergeable_types
 from crmkit.errors import FieldError, MergeConflict, NotFound, ValidationError
 from crmkit.ids import UserId, new_id
-from crmkit.model import Entity, PartyKind
+from crmkit.model import Entity, Organization, PartyKind
 from crmkit.repositories import UnitOfWork
 from crmkit.repositories._merges import ChangeRole, MergeRecord, RecordChange
 from crmkit.serialization import from_dict, to_dict
@@ -179,12 +179,16 @@ def _why_missing(
                 uow.repository(other).get(entity_id, include_archived=True)
             except NotFound:
                 continue
+            kinds = (
+                f"an {other.entity_type}, not a {cls.entity_type}"
+                if other is Organization
+                else f"a {other.entity_type}, not an {cls.entity_type}"
+            )
             return FieldError(
                 path,
                 entity_id,
                 "merge.kinds",
-                f"is a {other.entity_type}, not a {cls.entity_type}: "
-                "records of two kinds cannot merge",
+                f"is {kinds}: records of two kinds cannot merge",
             )
         return FieldError(
             path, entity_id, "merge.not_found", f"no {cls.entity_type} with this id"
