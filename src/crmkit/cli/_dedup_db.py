@@ -1,0 +1,46 @@
+"""The stored persons as dedup records: the columns of ``crmkit dedup find``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from uuid import UUID
+
+from crmkit.model import Person
+from crmkit.repositories import Database
+
+__all__ = ["stored_records"]
+
+
+def _record(person: Person, companies: Mapping[UUID, str]) -> dict[str, str]:
+    address = person.primary_address
+    email, phone = person.primary_email, person.primary_phone
+    organization = person.primary_organization_id
+    return {
+        "id": str(person.id),
+        "first_name": person.first_name or "",
+        "last_name": person.last_name or "",
+        "email": "" if email is None else str(email),
+        "phone": "" if phone is None else phone.e164,
+        "company": "" if organization is None else companies.get(organization, ""),
+        "street": "" if address is None else " ".join(address.lines),
+        "city": "" if address is None else address.city or "",
+        "postal_code": "" if address is None else address.postcode or "",
+        "country": "" if address is None else address.country or "",
+    }
+
+
+def stored_records(
+    database: Database, *, batch_size: int = 1000
+) -> list[dict[str, str]]:
+    """Every active stored person as a record of text fields, in id order."""
+    with database.unit_of_work(readonly=True) as uow:
+        companies: dict[UUID, str] = {
+            organization.id: organization.name
+            for batch in uow.organizations.batches(size=batch_size)
+            for organization in batch
+        }
+        return [
+            _record(person, companies)
+            for batch in uow.people.batches(size=batch_size)
+            for person in batch
+        ]
