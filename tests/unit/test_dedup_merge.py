@@ -376,3 +376,31 @@ def test_a_merge_conflict_pickles_and_is_a_concurrency_error():
         copy.reasons,
         str(copy),
     )
+
+
+def test_merge_groups_scans_once_and_sees_each_earlier_merge(database):
+    """A deal with members of two clusters ends up with both survivors."""
+    from crmkit.dedup import merge_groups  # noqa: PLC0415 - this test's subject
+    from crmkit.model import Deal  # noqa: PLC0415
+
+    jean, jean2, anne, anne2 = (_person(n, first_name="X") for n in range(4))
+    deal = Deal.create(
+        at=T0,
+        name="d",
+        pipeline="sales",
+        stage="proposal",
+        contact_ids=(jean2.id, anne2.id),
+    )
+    _store(database, jean, jean2, anne, anne2, deal)
+    groups = [[jean.id, jean2.id], [anne.id, anne2.id]]
+    with database.unit_of_work() as uow:
+        preview = merge_groups(uow, groups, at=T0 + DAY, dry_run=True)
+        assert [None, None] == [record for _, record in preview]
+        done = merge_groups(uow, groups, at=T0 + DAY)
+        uow.commit()
+    assert [jean.id, anne.id] == [plan.survivor.id for plan, _ in done]
+    with database.unit_of_work() as uow:
+        assert (jean.id, anne.id) == uow.deals.get(deal.id).contact_ids
+        with pytest.raises(ValidationError) as error:
+            merge_groups(uow, [[jean.id, jean2.id]], at=T0 + 2 * DAY)
+    assert f"in group 0 ({jean.id}, {jean2.id})" in error.value.__notes__

@@ -242,3 +242,13 @@ def test_unreadable_toml_is_refused_with_its_position():
     with pytest.raises(InvalidDefinition) as error:
         MergePolicy.loads("master = \n", file="p.toml")
     assert ("p.toml", 1) == (error.value.file, error.value.line)
+
+
+def test_a_policy_file_adds_to_the_shipped_rules():
+    """Fields a policy file does not name keep the shipped rules (emails united)."""
+    policy = MergePolicy.loads('[fields]\nfirst_name = "most_complete"\n')
+    assert (Rule.MOST_COMPLETE, Rule.UNION) == (
+        policy.rule("first_name"),
+        policy.rule("emails"),
+    )
+    assert Rule.MAX == MergePolicy(entity_type="organization").rule("employees")

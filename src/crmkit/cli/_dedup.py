@@ -10,9 +10,14 @@ from typing import IO, Final
 import click
 
 from crmkit.cli._common import database_target, open_database, reports_errors
-from crmkit.cli._dedup_db import stored_records
 from crmkit.cli._dedup_merge import merge_command
-from crmkit.dedup import DedupConfig, DedupResult, PairExplanation, find_duplicates
+from crmkit.dedup import (
+    DedupConfig,
+    DedupResult,
+    PairExplanation,
+    find_duplicates,
+    stored_person_records,
+)
 from crmkit.errors import InvalidDefinition, ValidationError
 from crmkit.io._files import atomic_text_file
 
@@ -222,7 +227,7 @@ def find(  # noqa: PLR0917 (click passes options by name, one per option)
             missing_text = ", ".join(missing)
             click.echo(f"note: no column {missing_text}: counted as blank", err=True)
     else:
-        records = stored_records(open_database(db))
+        records = stored_person_records(open_database(db))
         click.echo(f"{database_target(db)}: {len(records)} stored persons", err=True)
     result = find_duplicates(
         records, _load_rules(rules), threshold=threshold, workers=workers

@@ -22,6 +22,7 @@ from crmkit.cli._common import (
 from crmkit.dedup import (
     MergePolicy,
     apply_plan,
+    merge_groups,
     organization_policy,
     person_policy,
     plan_merge,
@@ -40,7 +41,7 @@ def _uuid(text: str, path: str) -> UUID:
         raise ValidationError.single(path, text, "uuid", "is not an id") from None
 
 
-def read_clusters(path: Path) -> list[tuple[str, list[UUID]]]:
+def read_clusters(path: Path) -> list[list[UUID]]:
     """The clusters of two records or more in an ``id,cluster_id`` file, in order."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -57,7 +58,7 @@ def read_clusters(path: Path) -> list[tuple[str, list[UUID]]]:
         for line, row in enumerate(reader, start=2):
             entity_id = _uuid(row["id"] or "", f"{path}:{line}: id")
             clusters.setdefault((row["cluster_id"] or "").strip(), []).append(entity_id)
-    return [(name, ids) for name, ids in clusters.items() if len(ids) > 1]
+    return [ids for ids in clusters.values() if len(ids) > 1]
 
 
 def _policy(kind: str, path: Path | None, max_records: int | None) -> MergePolicy:
@@ -88,34 +89,42 @@ def _summary(record: MergeRecord) -> str:
 
 def _merge_groups(
     uow: UnitOfWork,
-    groups: Sequence[tuple[str, list[UUID]]],
+    groups: Sequence[list[UUID]],
     *,
     policy: MergePolicy,
     master: UUID | None,
     at: datetime,
     dry_run: bool,
 ) -> None:
-    for name, ids in groups:
-        try:
+    try:
+        if master is not None:
             plan = plan_merge(
                 uow,
-                ids,
+                groups[0],
                 entity_type=policy.entity_type,
                 policy=policy,
                 master_id=master,
                 at=at,
             )
-            if dry_run:
-                echo(f"{name}: would keep {plan.survivor.id}")
-                echo(plan.explain())
-            else:
-                echo(_summary(apply_plan(uow, plan, at=at)))
-        except CrmError as error:
-            if name:
-                error.add_note(f"in {name}")
-            raise click.ClickException(
-                f"{name}: {error}" if name else str(error)
-            ) from error
+            done = [(plan, None if dry_run else apply_plan(uow, plan, at=at))]
+        else:
+            done = merge_groups(
+                uow,
+                groups,
+                entity_type=policy.entity_type,
+                policy=policy,
+                at=at,
+                dry_run=dry_run,
+            )
+    except CrmError as error:
+        notes = "".join(f" ({note})" for note in getattr(error, "__notes__", ()))
+        raise click.ClickException(f"{error}{notes}") from error
+    for plan, record in done:
+        if record is None:
+            echo(f"would keep {plan.survivor.id}")
+            echo(plan.explain())
+        else:
+            echo(_summary(record))
 
 
 @click.command("merge")
@@ -208,7 +217,7 @@ def merge_command(  # noqa: PLR0917 (click passes options by name, one per optio
     groups = (
         read_clusters(clusters)
         if clusters is not None
-        else [("", [_uuid(text, f"ids[{n}]") for n, text in enumerate(ids)])]
+        else [[_uuid(text, f"ids[{n}]") for n, text in enumerate(ids)]]
     )
     master_id = None if master is None else _uuid(master, "--master")
     with database.unit_of_work() as uow:

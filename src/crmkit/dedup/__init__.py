@@ -33,12 +33,14 @@ from crmkit.dedup._merge import (
     RecordsMerged,
     apply_plan,
     merge,
+    merge_groups,
     plan_merge,
     unmerge,
 )
 from crmkit.dedup._metrics import PairwiseScores, blocking_recall, pairwise_scores
 from crmkit.dedup._normalize import FieldKind, Normalizer, PlusTags
 from crmkit.dedup._phonetic import english_code, french_code
+from crmkit.dedup._stored import stored_person_records
 from crmkit.dedup._survivorship import (
     Dropped,
     FieldDecision,
@@ -53,6 +55,7 @@ from crmkit.dedup._survivorship_policy import (
     Rule,
     organization_policy,
     person_policy,
+    shipped_rules,
 )
 from crmkit.dedup._synthetic import SyntheticContacts, synthetic_contacts
 from crmkit.dedup._tables import EmailProvider, Tables
@@ -103,11 +106,14 @@ __all__ = [
     "french_code",
     "lead_config",
     "merge",
+    "merge_groups",
     "organization_config",
     "organization_policy",
     "pairwise_scores",
     "person_policy",
     "plan_merge",
+    "shipped_rules",
+    "stored_person_records",
     "survive",
     "synthetic_contacts",
     "train_model",

@@ -18,7 +18,13 @@ from uuid import UUID
 import attrs
 
 from crmkit._validation import aware_utc
-from crmkit.dedup._merge_links import Link, find_links, repoint_self
+from crmkit.dedup._merge_links import (
+    Link,
+    LinkIndex,
+    find_links,
+    repoint_self,
+    scan_links,
+)
 from crmkit.dedup._survivorship import (
     MasterChoice,
     Survivorship,
@@ -39,6 +45,7 @@ __all__ = [
     "MergeUndone",
     "RecordsMerged",
     "merge",
+    "merge_groups",
     "plan_merge",
     "unmerge",
 ]
@@ -227,6 +234,7 @@ def plan_merge(
     policy: MergePolicy | None = None,
     master_id: UUID | None = None,
     at: datetime,
+    links: LinkIndex | None = None,
 ) -> MergePlan:
     """
     Decide a merge without applying it (a dry run).
@@ -239,6 +247,8 @@ def plan_merge(
             shipped policy of the type.
         master_id: The record that survives, overriding the policy's strategy.
         at: When the merge happens.
+        links: An index of the records pointing to ``ids``, from a scan made
+            for several merges (`merge_groups` makes one); read again here.
 
     Raises:
         ValidationError: Fewer than two records, more than the limit, a record
@@ -257,9 +267,9 @@ def plan_merge(
     cls = policy.entity_class
     records = _load(uow, cls, ids, policy)
     kind = _kind_of(entity_type)
-    links = find_links(uow, kind, ids)
+    linked = find_links(uow, kind, ids, index=links)
     activity: Counter[UUID] = Counter()
-    for link in links:
+    for link in linked:
         activity.update(link.counts)
     choice = choose_master(records, policy.master, given=master_id, activity=activity)
     master = next(r for r in records if r.id == choice.master_id)
@@ -279,8 +289,8 @@ def plan_merge(
         survivor=survivor,
         merged=tuple(others),
         released=tuple(_released(r, survivor, at) for r in others),
-        relinked=tuple(_relinked(links, kind, moves, at)),
-        archived_links=tuple(_self_links(links, kind, moves)),
+        relinked=tuple(_relinked(linked, kind, moves, at)),
+        archived_links=tuple(_self_links(linked, kind, moves)),
     )
 
 
@@ -335,6 +345,44 @@ def merge(
         uow, ids, entity_type=entity_type, policy=policy, master_id=master_id, at=at
     )
     return apply_plan(uow, plan, at=at, actor=actor)
+
+
+def merge_groups(
+    uow: UnitOfWork,
+    groups: Sequence[Sequence[UUID]],
+    *,
+    entity_type: str = "person",
+    policy: MergePolicy | None = None,
+    at: datetime,
+    actor: UserId | None = None,
+    dry_run: bool = False,
+) -> list[tuple[MergePlan, MergeRecord | None]]:
+    """
+    Merge several groups (the clusters of `find_duplicates`), in ``uow``.
+
+    The records pointing to any of them are found in one pass, instead of one
+    per merge. Each group is planned after the previous one is applied; with
+    ``dry_run``, plans are made and nothing is written (each plan then sees
+    the records as they are). The caller commits: all groups or none.
+
+    Raises:
+        ValidationError: As `plan_merge`, with a note naming the group.
+    """
+    policy = policy or default_policy(entity_type)
+    members = {i for group in groups for i in group}
+    index = scan_links(uow, _kind_of(entity_type), members)
+    done: list[tuple[MergePlan, MergeRecord | None]] = []
+    for number, group in enumerate(groups):
+        try:
+            plan = plan_merge(
+                uow, group, entity_type=entity_type, policy=policy, at=at, links=index
+            )
+        except ValidationError as error:
+            error.add_note(f"in group {number} ({', '.join(map(str, group))})")
+            raise
+        record = None if dry_run else apply_plan(uow, plan, at=at, actor=actor)
+        done.append((plan, record))
+    return done
 
 
 def apply_plan(

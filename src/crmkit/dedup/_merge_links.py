@@ -9,6 +9,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.errors import NotFound
 from crmkit.ids import OrganizationId
 from crmkit.model import (
     Activity,
@@ -26,7 +27,7 @@ from crmkit.model import (
 )
 from crmkit.repositories import UnitOfWork
 
-__all__ = ["Link", "find_links", "repoint_self"]
+__all__ = ["Link", "LinkIndex", "find_links", "repoint_self", "scan_links"]
 
 _T = TypeVar("_T")
 Moves = Mapping[UUID, UUID]
@@ -180,20 +181,61 @@ class Link:
         return bool(changes["source"] == changes["target"])
 
 
-def find_links(
+_LINKING: Final[dict[PartyKind, tuple[type[Entity], ...]]] = {
+    PartyKind.PERSON: (Activity, Deal, Ticket, Relationship, Order, Lead),
+    PartyKind.ORGANIZATION: tuple(_REPOINT),
+}
+"""The entity types that can point to a person, or to an organisation."""
+
+LinkIndex = dict[UUID, set[tuple[type[Entity], UUID]]]
+"""For each record, the (type, id) of the records that point to it."""
+
+
+def scan_links(
     uow: UnitOfWork, kind: PartyKind, ids: Collection[UUID], *, batch_size: int = 1000
-) -> list[Link]:
-    """Every active record that points to one of ``ids``, of any type."""
+) -> LinkIndex:
+    """
+    Go once through every type that can point to a party; index who points to ``ids``.
+
+    Scanning once for many merges (a clusters file) and reading the indexed
+    records again at each merge keeps every merge up to date with the others.
+    """
     wanted = frozenset(ids)
-    links: list[Link] = []
-    for cls in _REPOINT:
+    index: LinkIndex = {i: set() for i in wanted}
+    for cls in _LINKING[kind]:
         for batch in uow.repository(cls).batches(size=batch_size):
             for entity in batch:
                 if entity.id in wanted:
                     continue
-                counts = _mentions(entity, kind, wanted)
-                if counts:
-                    links.append(Link(entity, counts))
+                for target in _mentions(entity, kind, wanted):
+                    index[target].add((cls, entity.id))
+    return index
+
+
+def find_links(
+    uow: UnitOfWork,
+    kind: PartyKind,
+    ids: Collection[UUID],
+    *,
+    index: LinkIndex | None = None,
+) -> list[Link]:
+    """Every active record that points to one of ``ids``, read now, of any type."""
+    wanted = frozenset(ids)
+    if index is None or not wanted <= index.keys():
+        index = scan_links(uow, kind, wanted)
+    keys = sorted(
+        {key for i in wanted for key in index[i]},
+        key=lambda key: (key[0].entity_type, key[1]),
+    )
+    links: list[Link] = []
+    for cls, entity_id in keys:
+        try:
+            entity = uow.repository(cls).get(entity_id)
+        except NotFound:
+            continue
+        counts = _mentions(entity, kind, wanted)
+        if counts:
+            links.append(Link(entity, counts))
     return links
 
 

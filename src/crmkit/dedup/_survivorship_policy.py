@@ -28,6 +28,7 @@ __all__ = [
     "mergeable_types",
     "organization_policy",
     "person_policy",
+    "shipped_rules",
 ]
 
 BOOKKEEPING_FIELDS: Final = frozenset({"id", "version", "created_at", "updated_at"})
@@ -162,7 +163,9 @@ class MergePolicy:
         entity_type: ``"person"`` or ``"organization"``.
         master: How the surviving record is chosen.
         default: The rule of fields not named in ``fields``.
-        fields: A rule per field name (``custom`` is one field, merged key by key).
+        fields: A rule per field name (``custom`` is one field, merged key by key);
+            by default `shipped_rules`. In a policy file, ``[fields]`` adds to
+            or overrides the shipped rules.
         max_records: The most records one merge may take (Salesforce's UI takes 3,
             Odoo's lead merge 5); at least 2.
         separator: What `Rule.CONCATENATE` puts between texts.
@@ -173,11 +176,17 @@ class MergePolicy:
     entity_type: str = "person"
     master: MasterStrategy = MasterStrategy.OLDEST
     default: Rule = Rule.FIRST_NON_EMPTY
-    fields: Mapping[str, Rule] = attrs.field(
-        factory=immutabledict, converter=_frozen_rules
-    )
+    fields: Mapping[str, Rule] = attrs.field(converter=_frozen_rules)
     max_records: int = 5
     separator: str = "\n"
+
+    @fields.default
+    def _shipped(self) -> Mapping[str, Rule]:
+        return (
+            shipped_rules(self.entity_type)
+            if self.entity_type in mergeable_types()
+            else {}
+        )
 
     def __attrs_post_init__(self) -> None:
         _check(self)
@@ -325,8 +334,11 @@ def _from_dict(data: Any) -> MergePolicy:
         master=_choice(MasterStrategy, data.get("master", "oldest"), "master"),
         default=_choice(Rule, data.get("default", "first_non_empty"), "default"),
         fields={
-            str(name): _choice(Rule, rule, f"fields.{name}")
-            for name, rule in fields.items()
+            **shipped_rules(entity_type),
+            **{
+                str(name): _choice(Rule, rule, f"fields.{name}")
+                for name, rule in fields.items()
+            },
         },
         max_records=max_records,
         separator=separator,
@@ -393,30 +405,55 @@ def _line_of(text: str, path: str) -> int | None:
     return section_line
 
 
+def shipped_rules(entity_type: str) -> dict[str, Rule]:
+    """
+    The rules crmkit ships for ``"person"`` or ``"organization"``, by field.
+
+    Persons: contact details, interests, preferences, roles, tags, consents,
+    external ids and custom fields are united (the master's first); the job
+    title, income band, preferred channel and language and the lifecycle stage
+    take the most recent value. Organisations: contact details, tags, external
+    ids and custom fields are united; the headcount and revenue take the
+    greatest value, the legal name the most complete one, the industry and
+    lifecycle stage the most recent one. Other fields follow the policy's
+    ``default``.
+    """
+    cls = mergeable_types()[entity_type]
+    rules: dict[str, Rule] = {
+        name: Rule.UNION for name in _MULTI_DEFAULTS if name in _mergeable_fields(cls)
+    }
+    if cls is Person:
+        rules.update(
+            dict.fromkeys(
+                (
+                    "job_title",
+                    "income_band",
+                    "preferred_channel",
+                    "preferred_language",
+                    "lifecycle_stage",
+                ),
+                Rule.MOST_RECENT,
+            )
+        )
+    else:
+        rules |= {
+            "employees": Rule.MAX,
+            "annual_revenue": Rule.MAX,
+            "legal_name": Rule.MOST_COMPLETE,
+            "industry": Rule.MOST_RECENT,
+            "lifecycle_stage": Rule.MOST_RECENT,
+        }
+    return rules
+
+
 def person_policy(**changes: Any) -> MergePolicy:
     """
     The shipped policy for persons; keyword arguments override its settings.
 
-    Contact details, tags, roles, consents, preferences, external and custom
-    ids are united (the master's first); the job and preferences that change
-    over time take the most recent value; the rest the first non-empty value in
-    master order. The master is the oldest record; at most 5 records per merge.
+    The rules are `shipped_rules` (``fields`` adds to or overrides them); the
+    master is the oldest record; at most 5 records per merge.
     """
-    fields: dict[str, Rule] = dict.fromkeys(_MULTI_DEFAULTS, Rule.UNION)
-    fields.update(
-        dict.fromkeys(
-            (
-                "job_title",
-                "income_band",
-                "preferred_channel",
-                "preferred_language",
-                "lifecycle_stage",
-            ),
-            Rule.MOST_RECENT,
-        )
-    )
-    fields = {k: v for k, v in fields.items() if k in _mergeable_fields(Person)}
-    fields.update(changes.pop("fields", {}))
+    fields = {**shipped_rules("person"), **changes.pop("fields", {})}
     return MergePolicy(entity_type="person", fields=fields, **changes)
 
 
@@ -424,22 +461,8 @@ def organization_policy(**changes: Any) -> MergePolicy:
     """
     The shipped policy for organisations; keyword arguments override its settings.
 
-    Contact details, tags, external ids and custom fields are united; the
-    headcount and revenue take the greatest value, the legal name the most
-    complete one, the industry and lifecycle stage the most recent one; the
-    rest the first non-empty value in master order.
+    The rules are `shipped_rules` (``fields`` adds to or overrides them); the
+    master is the oldest record; at most 5 records per merge.
     """
-    fields: dict[str, Rule] = {
-        name: Rule.UNION
-        for name in _MULTI_DEFAULTS
-        if name in _mergeable_fields(Organization)
-    }
-    fields.update(
-        employees=Rule.MAX,
-        annual_revenue=Rule.MAX,
-        legal_name=Rule.MOST_COMPLETE,
-        industry=Rule.MOST_RECENT,
-        lifecycle_stage=Rule.MOST_RECENT,
-    )
-    fields.update(changes.pop("fields", {}))
+    fields = {**shipped_rules("organization"), **changes.pop("fields", {})}
     return MergePolicy(entity_type="organization", fields=fields, **changes)

@@ -1,4 +1,4 @@
-"""The stored persons as dedup records: the columns of ``crmkit dedup find``."""
+"""Stored persons as dedup records: the columns `find_duplicates` compares."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import UUID
 from crmkit.model import Person
 from crmkit.repositories import Database
 
-__all__ = ["stored_records"]
+__all__ = ["stored_person_records"]
 
 
 def _record(person: Person, companies: Mapping[UUID, str]) -> dict[str, str]:
@@ -29,10 +29,18 @@ def _record(person: Person, companies: Mapping[UUID, str]) -> dict[str, str]:
     }
 
 
-def stored_records(
+def stored_person_records(
     database: Database, *, batch_size: int = 1000
 ) -> list[dict[str, str]]:
-    """Every active stored person as a record of text fields, in id order."""
+    """
+    Every active stored person as a record for `find_duplicates`, in id order.
+
+    The fields are those of ``crmkit dedup find``'s CSV files: ``id`` (the
+    person's id), ``first_name``, ``last_name``, ``email`` and ``phone`` (the
+    primary ones, the phone in E.164), ``company`` (the primary role's
+    organisation), ``street``, ``city``, ``postal_code`` and ``country`` (the
+    primary address); empty text where there is nothing.
+    """
     with database.unit_of_work(readonly=True) as uow:
         companies: dict[UUID, str] = {
             organization.id: organization.name
