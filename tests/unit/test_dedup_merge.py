@@ -404,3 +404,42 @@ def test_merge_groups_scans_once_and_sees_each_earlier_merge(database):
         with pytest.raises(ValidationError) as error:
             merge_groups(uow, [[jean.id, jean2.id]], at=T0 + 2 * DAY)
     assert f"in group 0 ({jean.id}, {jean2.id})" in error.value.__notes__
+
+
+def test_an_organisation_merged_with_its_parent_gets_no_parent(database):
+    """A subsidiary merged into its parent would be its own parent: none instead."""
+    group = Organization.create(at=T0, name="Acme")
+    branch = Organization.create(at=T0 + DAY, name="Acme", parent_id=group.id)
+    _store(database, group, branch)
+    record = _merge(
+        database, [group.id, branch.id], entity_type="organization", at=T0 + 2 * DAY
+    )
+    with database.unit_of_work() as uow:
+        assert uow.organizations.get(group.id).parent_id is None
+        unmerge(uow, record.id, at=T0 + 3 * DAY)
+        uow.commit()
+    with database.unit_of_work() as uow:
+        assert group.id == uow.organizations.get(branch.id).parent_id
+
+
+def test_unmerge_of_a_survivor_merged_again_says_which_merge_to_undo_first(database):
+    """A survivor merged into a third record names the later merge to undo first."""
+    jean, twin, third = (_person(n, first_name="Jean") for n in range(3))
+    _store(database, jean, twin, third)
+    first = _merge(database, [jean.id, twin.id])
+    second = _merge(database, [third.id, jean.id], master_id=third.id, at=T0 + 2 * DAY)
+    with database.unit_of_work() as uow, pytest.raises(MergeConflict) as error:
+        unmerge(uow, first.id, at=T0 + 3 * DAY)
+    expected = (
+        f"person {jean.id} was merged into {third.id} by merge {second.id} since; "
+        "undo that merge first"
+    )
+    assert (expected,) == error.value.reasons
+    with database.unit_of_work() as uow:
+        unmerge(uow, second.id, at=T0 + 3 * DAY)
+        unmerge(uow, first.id, at=T0 + 3 * DAY)
+        uow.commit()
+    with database.unit_of_work() as uow:
+        assert [jean, twin, third] == [
+            uow.people.get(p.id) for p in (jean, twin, third)
+        ]

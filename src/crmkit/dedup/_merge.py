@@ -278,8 +278,7 @@ def plan_merge(
         master, others, policy, changed_at=_changed_at(uow, cls, ids)
     )
     moves = {r.id: master.id for r in others}
-    changes = survivorship.changes
-    changes.update(repoint_self(attrs.evolve(master, **changes), kind, moves))
+    changes = repoint_self(master, survivorship.changes, moves)
     survivor = master.update(changes, at=at).entity if changes else master
     return MergePlan(
         entity_type=entity_type,
@@ -531,7 +530,7 @@ def _plan_undo(
             reasons.append(f"{name} was changed since the merge")
         return _Undo(change, current, _differences(before, after))
     if archived:
-        reasons.append(f"{name} was archived since the merge")
+        reasons.append(_why_archived(uow, name, change.entity_id))
         return None
     reverted: dict[str, Any] = {}
     for field, old in _differences(before, after).items():
@@ -543,6 +542,16 @@ def _plan_undo(
         else:
             reverted[field] = old
     return _Undo(change, current, reverted)
+
+
+def _why_archived(uow: UnitOfWork, name: str, entity_id: UUID) -> str:
+    for later in reversed(uow.merges.involving(entity_id)):
+        if later.undone_at is None and entity_id in later.merged_ids:
+            return (
+                f"{name} was merged into {later.survivor_id} by merge {later.id} "
+                "since; undo that merge first"
+            )
+    return f"{name} was archived since the merge"
 
 
 def _differences(before: Entity, after: Entity) -> dict[str, Any]:

@@ -239,9 +239,23 @@ def find_links(
     return links
 
 
-def repoint_self(entity: Entity, kind: PartyKind, moves: Moves) -> dict[str, Any]:
-    """The survivor's own references to merged records, re-pointed (or cleared)."""
-    if not isinstance(entity, Organization) or kind != PartyKind.ORGANIZATION:
-        return {}
-    changes = _organization(entity, kind, moves)
-    return {k: v for k, v in changes.items() if getattr(entity, k) != v}
+def repoint_self(
+    master: Entity, changes: Mapping[str, Any], moves: Moves
+) -> dict[str, Any]:
+    """
+    The survivor's own changes, with references to merged records re-pointed.
+
+    An organisation whose surviving parent is one of the merged records (or
+    itself) gets no parent rather than a loop.
+    """
+    if not isinstance(master, Organization):
+        return dict(changes)
+    adjusted = dict(changes)
+    parent = _id(changes.get("parent_id", master.parent_id), moves)
+    if parent == master.id:
+        parent = None
+    if parent != master.parent_id:
+        adjusted["parent_id"] = parent
+    else:
+        adjusted.pop("parent_id", None)
+    return adjusted
