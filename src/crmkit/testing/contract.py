@@ -50,7 +50,10 @@ adapter to these rules:
 - every problem of a query comes in one `crmkit.errors.ValidationError`,
   including values no database can hold (text with NUL, a NaN decimal);
 - SQL in filter values, field names, sort keys and cursors is data or refused;
-- a write from a stale version raises `crmkit.errors.ConcurrencyError`.
+- a write from a stale version raises `crmkit.errors.ConcurrencyError`;
+- ``uow.merges`` (a `crmkit.repositories.MergeLog`) keeps merge records in the
+  unit's transaction, so that `crmkit.dedup.merge` and `crmkit.dedup.unmerge`
+  work on the adapter (the contract merges and unmerges stored records).
 
 Requires pytest and hypothesis (``pip install 'crmkit[testing]'``).
 
