@@ -443,3 +443,29 @@ def test_unmerge_of_a_survivor_merged_again_says_which_merge_to_undo_first(datab
         assert [jean, twin, third] == [
             uow.people.get(p.id) for p in (jean, twin, third)
         ]
+
+
+def test_unmerge_restores_typed_custom_values_with_their_schema(database):
+    """Given the schemas, an undo restores custom decimals and dates typed."""
+    from datetime import date  # noqa: PLC0415
+    from decimal import Decimal  # noqa: PLC0415
+
+    from crmkit.model import CustomField, EntitySchema  # noqa: PLC0415
+
+    schema = EntitySchema(
+        custom_fields=(
+            CustomField(name="revenue", type="decimal"),
+            CustomField(name="signed_on", type="date"),
+        )
+    )
+    jean = _person(first_name="Jean", custom={"revenue": Decimal("12.5")})
+    twin = _person(1, first_name="Jean", custom={"signed_on": date(2026, 1, 5)})
+    _store(database, jean, twin)
+    record = _merge(database, [jean.id, twin.id])
+    with database.unit_of_work() as uow:
+        merged = uow.people.get(jean.id).custom
+        assert {"revenue": Decimal("12.5"), "signed_on": date(2026, 1, 5)} == merged
+        unmerge(uow, record.id, at=T0 + 2 * DAY, schemas={Person: schema})
+        uow.commit()
+    with database.unit_of_work() as uow:
+        assert jean.custom == uow.people.get(jean.id).custom

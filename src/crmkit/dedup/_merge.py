@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import attrs
+import cattrs
 
 from crmkit._validation import aware_utc
 from crmkit.dedup._merge_links import (
@@ -35,10 +36,10 @@ from crmkit.dedup._survivorship import (
 from crmkit.dedup._survivorship_policy import MergePolicy, mergeable_types
 from crmkit.errors import FieldError, MergeConflict, NotFound, ValidationError
 from crmkit.ids import UserId, new_id
-from crmkit.model import Entity, Organization, PartyKind
+from crmkit.model import Entity, EntitySchema, Organization, PartyKind
 from crmkit.repositories import UnitOfWork
 from crmkit.repositories._merges import ChangeRole, MergeRecord, RecordChange
-from crmkit.serialization import from_dict, to_dict
+from crmkit.serialization import from_dict, make_converter, to_dict
 
 __all__ = [
     "MergePlan",
@@ -462,7 +463,12 @@ class _Undo:
 
 
 def unmerge(
-    uow: UnitOfWork, merge_id: UUID, *, at: datetime, actor: UserId | None = None
+    uow: UnitOfWork,
+    merge_id: UUID,
+    *,
+    at: datetime,
+    actor: UserId | None = None,
+    schemas: Mapping[type[Entity], EntitySchema] | None = None,
 ) -> MergeRecord:
     """
     Undo a merge, in ``uow`` (the caller commits): restore the originals and links.
@@ -470,6 +476,8 @@ def unmerge(
     The survivor and each re-pointed record get back the values the merge
     changed; changes made since to other fields are kept. The merged records are
     restored as they were. Nothing is written when something stands in the way.
+    Give the ``schemas`` the database was opened with, so that custom values
+    come back typed.
 
     Raises:
         NotFound: No such merge, or it was undone already.
@@ -483,8 +491,9 @@ def unmerge(
         raise NotFound("merge", merge_id)
     reasons: list[str] = []
     undos: list[_Undo] = []
+    converter = make_converter(schemas=schemas)
     for change in record.changes:
-        undo = _plan_undo(uow, change, reasons)
+        undo = _plan_undo(uow, change, reasons, converter)
         if undo is not None:
             undos.append(undo)
     if reasons:
@@ -506,7 +515,10 @@ def unmerge(
 
 
 def _plan_undo(
-    uow: UnitOfWork, change: RecordChange, reasons: list[str]
+    uow: UnitOfWork,
+    change: RecordChange,
+    reasons: list[str],
+    converter: cattrs.Converter,
 ) -> _Undo | None:
     cls = _entity_class(change.entity_type)
     name = f"{change.entity_type} {change.entity_id}"
@@ -521,8 +533,8 @@ def _plan_undo(
         archived = False
     except NotFound:
         archived = True
-    after = from_dict(cls, change.after)
-    before = from_dict(cls, change.before)
+    after = from_dict(cls, change.after, converter=converter)
+    before = from_dict(cls, change.before, converter=converter)
     if change.archived:
         if not archived:
             reasons.append(f"{name} was restored since the merge")
