@@ -10,6 +10,7 @@ from crmkit.dedup import (
     organization_policy,
     person_policy,
     plan_merge,
+    survivor_of,
     unmerge,
 )
 from crmkit.errors import MergeConflict, NotFound, ValidationError
@@ -282,8 +283,19 @@ def test_a_merge_mixing_kinds_is_refused(database):
 def test_a_policy_of_another_type_is_refused(database):
     """An organisation policy cannot merge persons."""
     with database.unit_of_work() as uow, pytest.raises(ValidationError) as error:
-        merge(uow, [], policy=organization_policy(), at=T0)
+        merge(uow, [], entity_type="person", policy=organization_policy(), at=T0)
     assert "policy.entity_type" == error.value.errors[0].path
+
+
+def test_the_policy_gives_the_kind_of_records(database):
+    """An organisation policy alone merges organisations."""
+    acme = Organization.create(at=T0, name="Acme")
+    acme_sa = Organization.create(at=T0 + DAY, name="Acme SA", employees=9)
+    _store(database, acme, acme_sa)
+    record = _merge(
+        database, [acme.id, acme_sa.id], policy=organization_policy(), at=T0 + 2 * DAY
+    )
+    assert ("organization", acme.id) == (record.entity_type, record.survivor_id)
 
 
 def test_unmerge_of_a_relinked_record_changed_since_is_refused(database):
@@ -436,8 +448,16 @@ def test_unmerge_of_a_survivor_merged_again_says_which_merge_to_undo_first(datab
     )
     assert (expected,) == error.value.reasons
     with database.unit_of_work() as uow:
+        assert [third.id, third.id, third.id] == [
+            survivor_of(uow, p.id) for p in (jean, twin, third)
+        ]
         unmerge(uow, second.id, at=T0 + 3 * DAY)
+        assert (jean.id, jean.id) == (
+            survivor_of(uow, twin.id),
+            survivor_of(uow, jean.id),
+        )
         unmerge(uow, first.id, at=T0 + 3 * DAY)
+        assert twin.id == survivor_of(uow, twin.id)
         uow.commit()
     with database.unit_of_work() as uow:
         assert [jean, twin, third] == [

@@ -35,6 +35,7 @@ from crmkit.dedup._merge import (
     merge,
     merge_groups,
     plan_merge,
+    survivor_of,
     unmerge,
 )
 from crmkit.dedup._metrics import PairwiseScores, blocking_recall, pairwise_scores
@@ -115,6 +116,7 @@ __all__ = [
     "shipped_rules",
     "stored_person_records",
     "survive",
+    "survivor_of",
     "synthetic_contacts",
     "train_model",
     "unmerge",

@@ -48,6 +48,7 @@ __all__ = [
     "merge",
     "merge_groups",
     "plan_merge",
+    "survivor_of",
     "unmerge",
 ]
 
@@ -131,6 +132,13 @@ class MergePlan:
             for link in self.archived_links
         ]
         return "\n".join(lines)
+
+
+def _policy_of(entity_type: str | None, policy: MergePolicy | None) -> MergePolicy:
+    """The policy given, else the shipped one of the type (persons by default)."""
+    if policy is not None:
+        return policy
+    return default_policy(entity_type or "person")
 
 
 def _kind_of(entity_type: str) -> PartyKind:
@@ -231,7 +239,7 @@ def plan_merge(
     uow: UnitOfWork,
     ids: Sequence[UUID],
     *,
-    entity_type: str = "person",
+    entity_type: str | None = None,
     policy: MergePolicy | None = None,
     master_id: UUID | None = None,
     at: datetime,
@@ -243,7 +251,8 @@ def plan_merge(
     Args:
         uow: Where the records are.
         ids: The records to merge.
-        entity_type: ``"person"`` or ``"organization"``.
+        entity_type: ``"person"`` or ``"organization"``; by default the
+            policy's, else ``"person"``.
         policy: Survivorship rules, master strategy and limit; default: the
             shipped policy of the type.
         master_id: The record that survives, overriding the policy's strategy.
@@ -257,8 +266,8 @@ def plan_merge(
             (each named by its position in ``ids``).
     """
     at = aware_utc(at, "at")
-    policy = policy or default_policy(entity_type)
-    if policy.entity_type != entity_type:
+    policy = _policy_of(entity_type, policy)
+    if entity_type is not None and policy.entity_type != entity_type:
         raise ValidationError.single(
             "policy.entity_type",
             policy.entity_type,
@@ -267,7 +276,7 @@ def plan_merge(
         )
     cls = policy.entity_class
     records = _load(uow, cls, ids, policy)
-    kind = _kind_of(entity_type)
+    kind = _kind_of(policy.entity_type)
     linked = find_links(uow, kind, ids, index=links)
     activity: Counter[UUID] = Counter()
     for link in linked:
@@ -282,7 +291,7 @@ def plan_merge(
     changes = repoint_self(master, survivorship.changes, moves)
     survivor = master.update(changes, at=at).entity if changes else master
     return MergePlan(
-        entity_type=entity_type,
+        entity_type=policy.entity_type,
         master=choice,
         survivorship=survivorship,
         original=master,
@@ -323,7 +332,7 @@ def merge(
     uow: UnitOfWork,
     ids: Sequence[UUID],
     *,
-    entity_type: str = "person",
+    entity_type: str | None = None,
     policy: MergePolicy | None = None,
     master_id: UUID | None = None,
     at: datetime,
@@ -351,7 +360,7 @@ def merge_groups(
     uow: UnitOfWork,
     groups: Sequence[Sequence[UUID]],
     *,
-    entity_type: str = "person",
+    entity_type: str | None = None,
     policy: MergePolicy | None = None,
     at: datetime,
     actor: UserId | None = None,
@@ -368,9 +377,9 @@ def merge_groups(
     Raises:
         ValidationError: As `plan_merge`, with a note naming the group.
     """
-    policy = policy or default_policy(entity_type)
+    policy = _policy_of(entity_type, policy)
     members = {i for group in groups for i in group}
-    index = scan_links(uow, _kind_of(entity_type), members)
+    index = scan_links(uow, _kind_of(policy.entity_type), members)
     done: list[tuple[MergePlan, MergeRecord | None]] = []
     for number, group in enumerate(groups):
         try:
@@ -445,6 +454,30 @@ def _change(
         after=to_dict(after),
         archived=archived,
     )
+
+
+def survivor_of(uow: UnitOfWork, entity_id: UUID) -> UUID:
+    """
+    The record that stands for ``entity_id`` now: itself, or its survivor.
+
+    Follows merges that were not undone (a record merged into one that was
+    merged in turn), so that an id kept elsewhere (an invoice, another system)
+    still finds its customer.
+    """
+    current, seen = entity_id, {entity_id}
+    while True:
+        survivor = next(
+            (
+                record.survivor_id
+                for record in reversed(uow.merges.involving(current))
+                if record.undone_at is None and current in record.merged_ids
+            ),
+            None,
+        )
+        if survivor is None or survivor in seen:
+            return current
+        current = survivor
+        seen.add(current)
 
 
 def _entity_class(entity_type: str) -> type[Entity]:
