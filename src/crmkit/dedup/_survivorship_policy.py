@@ -68,7 +68,7 @@ class MasterStrategy(enum.StrEnum):
     """
 
     OLDEST = "oldest"
-    """The record created first."""
+    """The record created first (the first given among records created together)."""
     MOST_COMPLETE = "most_complete"
     """The record with the most non-empty fields (the oldest among equals)."""
     MOST_ACTIVITY = "most_activity"
