@@ -12,6 +12,7 @@ The exceptions crmkit raises, all rooted at `CrmError`.
      ├── NotFound (LookupError)           no entity with that id
      ├── AlreadyExists                    an id or external id already taken
      ├── ConcurrencyError                 an update made from a stale version
+ │    └── MergeConflict                an unmerge that would clobber later changes
      ├── TransitionNotAllowed             a move that a definition refuses
      └── StorageError                     the database cannot be used as asked
           ├── DatabaseLocked              another writer held it past the timeout
@@ -38,6 +39,7 @@ __all__ = [
     "FieldError",
     "ImportRejected",
     "InvalidDefinition",
+    "MergeConflict",
     "NotFound",
     "SchemaMismatch",
     "StorageError",
@@ -375,6 +377,33 @@ class ConcurrencyError(CrmError):
                 f"{expected_version} but is at version {actual_version}"
             )
         super().__init__(message)
+
+
+class MergeConflict(ConcurrencyError):  # noqa: N818 - reads as "raise MergeConflict"
+    """
+    An unmerge refused: records changed since the merge, and undoing it would lose that.
+
+    Attributes:
+        merge_id: The merge that was not undone.
+        reasons: One sentence per conflict: which record, which field, what changed.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, merge_id: object, reasons: tuple[str, ...]) -> None:
+        CrmError.__init__(
+            self,
+            f"cannot undo merge {merge_id}: " + "; ".join(reasons),
+        )
+        self.entity_type = "merge"
+        self.entity_id = merge_id
+        self.expected_version = 0
+        self.actual_version = None
+        self.merge_id = merge_id
+        self.reasons = reasons
+
+    def __reduce__(self) -> tuple[type[MergeConflict], tuple[object, tuple[str, ...]]]:
+        return (MergeConflict, (self.merge_id, self.reasons))
 
 
 class TransitionNotAllowed(CrmError):  # noqa: N818 - python-statemachine's name

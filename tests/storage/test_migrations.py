@@ -11,7 +11,13 @@ from crmkit.errors import SchemaMismatch
 from crmkit.model import Person
 from crmkit.repositories.sql import CURRENT_VERSION, SqlDatabase, _database, _migrations
 from crmkit.repositories.sql._migrations import Migration
-from crmkit.repositories.sql._tables import METADATA, ROUTING_CURSORS, SCHEMA_VERSIONS
+from crmkit.repositories.sql._tables import (
+    MERGE_MEMBERS,
+    MERGES,
+    METADATA,
+    ROUTING_CURSORS,
+    SCHEMA_VERSIONS,
+)
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
@@ -87,25 +93,30 @@ def next_version(monkeypatch):
     return calls
 
 
-def test_this_crmkit_is_at_schema_version_2():
-    """Version 1 is the first release's schema; version 2 adds routing cursors."""
-    assert (2, [1, 2]) == (CURRENT_VERSION, EVERY_VERSION)
+LATER_TABLES = (ROUTING_CURSORS, MERGES, MERGE_MEMBERS)
+"""Tables that migration steps after the first add."""
 
 
-def test_a_version_1_database_gains_the_routing_cursors(make_sqlite):
-    """Upgrading a version-1 database runs step 2 only: the routing_cursor table."""
+def test_the_schema_versions_count_up_from_1():
+    """Version 1 is the first release's schema; each later step adds one."""
+    assert list(range(1, CURRENT_VERSION + 1)) == EVERY_VERSION
+
+
+def test_a_version_1_database_gains_the_later_tables(make_sqlite):
+    """Upgrading a version-1 database runs the later steps: cursors, merge records."""
     database = make_sqlite()
     with database.engine.begin() as connection:
-        version_1 = [t for t in METADATA.sorted_tables if t is not ROUTING_CURSORS]
+        version_1 = [t for t in METADATA.sorted_tables if t not in LATER_TABLES]
         METADATA.create_all(connection, tables=version_1)
         connection.execute(
             insert(SCHEMA_VERSIONS).values(version=1, description="v1", applied_at=AT)
         )
-    assert "routing_cursor" not in table_names(database)
-    assert (2, [1, 2], True) == (
+    later = {t.name for t in LATER_TABLES}
+    assert not later & table_names(database)
+    assert (CURRENT_VERSION, EVERY_VERSION, later) == (
         database.upgrade(at=LATER),
         stamped_versions(database),
-        "routing_cursor" in table_names(database),
+        later & table_names(database),
     )
 
 
@@ -154,8 +165,16 @@ def test_upgrade_creates_the_schema_at_the_current_version(make_sqlite):
         "field_history",
         "outbox",
         "routing_cursor",
+        "merge_record",
+        "merge_member",
     }
-    assert (2, 2, [1, 2], {AT}, expected_tables) == (
+    assert (
+        CURRENT_VERSION,
+        CURRENT_VERSION,
+        EVERY_VERSION,
+        {AT},
+        expected_tables,
+    ) == (
         reached,
         database.schema_version(),
         [row.version for row in rows],

@@ -1,4 +1,4 @@
-"""``crmkit dedup``: find duplicates in a file of contacts."""
+"""``crmkit dedup``: find duplicates in a file or the database, and merge them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,15 @@ from typing import IO, Final
 
 import click
 
-from crmkit.cli._common import reports_errors
-from crmkit.dedup import DedupConfig, DedupResult, PairExplanation, find_duplicates
+from crmkit.cli._common import database_target, open_database, reports_errors
+from crmkit.cli._dedup_merge import merge_command
+from crmkit.dedup import (
+    DedupConfig,
+    DedupResult,
+    PairExplanation,
+    find_duplicates,
+    stored_person_records,
+)
 from crmkit.errors import InvalidDefinition, ValidationError
 from crmkit.io._files import atomic_text_file
 
@@ -137,8 +144,21 @@ def _write_explanations(handle: IO[str], pairs: Iterator[PairExplanation]) -> in
 @dedup.command("find")
 @click.argument(
     "input_file",
-    metavar="INPUT.csv",
+    metavar="[INPUT.csv]",
+    required=False,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--db",
+    "db",
+    metavar="[PATH|DSN]",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help=(
+        "Find duplicates among the stored persons instead of INPUT.csv: a SQLite "
+        "file or postgresql:// DSN; alone, $CRMKIT_DB, else crm.db."
+    ),
 )
 @click.option(
     "--out",
@@ -176,7 +196,8 @@ def _write_explanations(handle: IO[str], pairs: Iterator[PairExplanation]) -> in
 )
 @reports_errors
 def find(  # noqa: PLR0917 (click passes options by name, one per option)
-    input_file: Path,
+    input_file: Path | None,
+    db: str | None,
     out: Path,
     rules: Path | None,
     explain: Path | None,
@@ -184,19 +205,30 @@ def find(  # noqa: PLR0917 (click passes options by name, one per option)
     workers: int,
 ) -> None:
     """
-    Find duplicates in INPUT.csv and write their clusters.
+    Find duplicates in INPUT.csv, or among stored persons, and write their clusters.
 
     INPUT.csv has a header with id,first_name,last_name,email,phone,company,
     street,city,postal_code,country (other columns are ignored, a missing one
-    counts as blank). The output has id,cluster_id for every input id,
-    singletons included; a cluster's id is the id of its first record.
+    counts as blank). With --db instead, the active persons of the database
+    are compared on the same fields (their primary email, phone, address and
+    organisation). The output has id,cluster_id for every record,
+    singletons included; a cluster's id is the id of its first record;
+    `crmkit dedup merge --clusters` merges them.
     --explain writes, for each pair matched or with a match probability of 0.5
     or more (vetoed ones included), one row per compared field: values, score,
     level and weight.
     """
-    records, missing = _read_records(input_file)
-    if missing:
-        click.echo(f"note: no column {', '.join(missing)}: counted as blank", err=True)
+    if (input_file is None) == (db is None):
+        msg = "give INPUT.csv or --db (the stored persons), one of them"
+        raise click.UsageError(msg)
+    if input_file is not None:
+        records, missing = _read_records(input_file)
+        if missing:
+            missing_text = ", ".join(missing)
+            click.echo(f"note: no column {missing_text}: counted as blank", err=True)
+    else:
+        records = stored_person_records(open_database(db))
+        click.echo(f"{database_target(db)}: {len(records)} stored persons", err=True)
     result = find_duplicates(
         records, _load_rules(rules), threshold=threshold, workers=workers
     )
@@ -210,3 +242,6 @@ def find(  # noqa: PLR0917 (click passes options by name, one per option)
         f"({sum(map(len, clusters))} records), {result.blocking.pairs} pairs compared"
         + (f", {pairs} pairs explained" if explain is not None else "")
     )
+
+
+dedup.add_command(merge_command)

@@ -10,6 +10,12 @@ PostgreSQL).
 
 from crmkit import _public
 from crmkit.repositories._base import HistoryPolicy
+from crmkit.repositories._merges import (
+    ChangeRole,
+    MergeLog,
+    MergeRecord,
+    RecordChange,
+)
 from crmkit.repositories._ports import (
     Database,
     FieldHistoryEntry,
@@ -32,13 +38,17 @@ from crmkit.repositories._query import (
 )
 
 __all__ = [
+    "ChangeRole",
     "Condition",
     "Database",
     "FieldHistoryEntry",
     "HistoryPolicy",
+    "MergeLog",
+    "MergeRecord",
     "Op",
     "OutboxMessage",
     "Page",
+    "RecordChange",
     "Repository",
     "UnitOfWork",
     "eq",

@@ -26,6 +26,7 @@ from crmkit.model import (
     Ticket,
     User,
 )
+from crmkit.repositories._merges import MergeLog
 from crmkit.repositories._query import Page
 from crmkit.values import EmailAddress, PhoneNumber
 
@@ -209,6 +210,11 @@ class UnitOfWork(Protocol):
     users: Repository[User]
     teams: Repository[Team]
     campaigns: Repository[Campaign]
+
+    @property
+    def merges(self) -> MergeLog:
+        """The merge records (see `crmkit.dedup.merge`), in this transaction."""
+        ...
 
     def repository(self, cls: type[_E]) -> Repository[_E]:
         """The repository of an entity class."""

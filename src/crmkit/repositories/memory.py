@@ -46,6 +46,7 @@ from crmkit.repositories._base import (
     event_record,
 )
 from crmkit.repositories._catalog import CATALOG, EntityCatalog
+from crmkit.repositories._merges import MemoryMergeLog, MergeRecord
 from crmkit.repositories._ports import FieldHistoryEntry, OutboxMessage, Repository
 from crmkit.repositories._query import (
     Condition,
@@ -90,6 +91,7 @@ class MemoryDatabase:
         self._outbox: list[OutboxMessage] = []
         self._message_ids = itertools.count(1)
         self._published: set[int] = set()
+        self._merges: dict[UUID, MergeRecord] = {}
 
     def unit_of_work(self, *, readonly: bool = False) -> MemoryUnitOfWork:
         """A new unit of work over this database; a ``readonly`` one refuses writes."""
@@ -123,6 +125,7 @@ class MemoryDatabase:
             # Ids are taken when events are recorded; units commit in any order.
             self._outbox.sort(key=_message_id)
             self._published.update(unit.new_published)
+            self._merges.update(unit.new_merges)
 
     def _check_external_ids(self, unit: MemoryUnitOfWork) -> None:
         """Refuse a commit that would give two entities one external id."""
@@ -173,7 +176,17 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         self.new_history: list[FieldHistoryEntry] = []
         self.new_events: list[OutboxMessage] = []
         self.new_published: set[int] = set()
+        self.new_merges: dict[UUID, MergeRecord] = {}
         self._repositories: dict[type[Entity], MemoryRepository[Any]] = {}
+
+    @property
+    def merges(self) -> MemoryMergeLog:
+        """The merge records, staged with the unit's other writes."""
+        return MemoryMergeLog(
+            self.database._merges,  # noqa: SLF001 - the unit's own database
+            self.new_merges,
+            ensure_writable=self.ensure_writable,
+        )
 
     def repository(self, cls: type[_E]) -> Repository[_E]:
         """The repository of an entity class."""
@@ -238,6 +251,7 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         self.new_history.clear()
         self.new_events.clear()
         self.new_published.clear()
+        self.new_merges.clear()
 
     def __enter__(self) -> Self:
         return self

@@ -50,7 +50,10 @@ adapter to these rules:
 - every problem of a query comes in one `crmkit.errors.ValidationError`,
   including values no database can hold (text with NUL, a NaN decimal);
 - SQL in filter values, field names, sort keys and cursors is data or refused;
-- a write from a stale version raises `crmkit.errors.ConcurrencyError`.
+- a write from a stale version raises `crmkit.errors.ConcurrencyError`;
+- ``uow.merges`` (a `crmkit.repositories.MergeLog`) keeps merge records in the
+  unit's transaction, so that `crmkit.dedup.merge` and `crmkit.dedup.unmerge`
+  work on the adapter (the contract merges and unmerges stored records).
 
 Requires pytest and hypothesis (``pip install 'crmkit[testing]'``).
 
@@ -114,6 +117,7 @@ from crmkit.repositories import (
     lte,
     ne,
 )
+from crmkit.testing._merge_contract import MergeLogContract
 from crmkit.values import EmailAddress, Money, PhoneNumber, Url
 
 __all__ = ["DatabaseFactory", "RepositoryContract"]
@@ -424,7 +428,7 @@ def _sorts() -> st.SearchStrategy[list[str]]:
     return keys.map(lambda ks: [("-" if desc else "") + name for name, desc in ks])
 
 
-class RepositoryContract:
+class RepositoryContract(MergeLogContract):
     """
     The behaviour every `crmkit.repositories.Database` must have, as pytest tests.
 

@@ -21,6 +21,7 @@ from crmkit.repositories._base import HistoryPolicy, UnitOfWorkBase, event_recor
 from crmkit.repositories._catalog import CATALOG
 from crmkit.repositories._ports import OutboxMessage, Repository
 from crmkit.repositories._query import limit_error
+from crmkit.repositories.sql._merges import SqlMergeLog
 from crmkit.repositories.sql._migrations import CURRENT_VERSION, schema_version, upgrade
 from crmkit.repositories.sql._repository import SqlRepository
 from crmkit.repositories.sql._tables import OUTBOX
@@ -63,8 +64,8 @@ class SqlDatabase:
     >>> from datetime import datetime, UTC
     >>> from crmkit.model import Person
     >>> db = SqlDatabase.sqlite(":memory:")
-    >>> db.upgrade(at=datetime(2026, 11, 22, tzinfo=UTC))
-    2
+    >>> db.upgrade(at=datetime(2026, 11, 22, tzinfo=UTC)) == CURRENT_VERSION
+    True
     >>> with db.unit_of_work() as uow:
     ...     uow.people.add(
     ...         Person.create(at=datetime(2026, 11, 22, tzinfo=UTC), first_name="Jean")
@@ -234,6 +235,11 @@ class SqlUnitOfWork(UnitOfWorkBase):
                     raise
             self._connection = connection
         return self._connection
+
+    @property
+    def merges(self) -> SqlMergeLog:
+        """The merge records, in this transaction."""
+        return SqlMergeLog(self)
 
     def repository(self, cls: type[_E]) -> Repository[_E]:
         """The repository of an entity class."""

@@ -10,7 +10,13 @@ import attrs
 from sqlalchemy import Connection, func, insert, inspect, select
 
 from crmkit.errors import SchemaMismatch
-from crmkit.repositories.sql._tables import METADATA, ROUTING_CURSORS, SCHEMA_VERSIONS
+from crmkit.repositories.sql._tables import (
+    MERGE_MEMBERS,
+    MERGES,
+    METADATA,
+    ROUTING_CURSORS,
+    SCHEMA_VERSIONS,
+)
 
 __all__ = ["CURRENT_VERSION", "MIGRATIONS", "Migration", "schema_version", "upgrade"]
 
@@ -32,6 +38,11 @@ def _add_routing_cursors(connection: Connection) -> None:
     ROUTING_CURSORS.create(connection, checkfirst=True)
 
 
+def _add_merge_records(connection: Connection) -> None:
+    MERGES.create(connection, checkfirst=True)
+    MERGE_MEMBERS.create(connection, checkfirst=True)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -39,6 +50,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         _create_tables,
     ),
     Migration(2, "round-robin cursors of lead routing", _add_routing_cursors),
+    Migration(3, "merge records, so that merges can be undone", _add_merge_records),
 )
 """Every step, in order; a new crmkit release appends steps, never edits them."""
 

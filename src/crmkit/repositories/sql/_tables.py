@@ -35,6 +35,8 @@ __all__ = [
     "ENTITY_TABLES",
     "EXTERNAL_IDS",
     "FIELD_HISTORY",
+    "MERGES",
+    "MERGE_MEMBERS",
     "METADATA",
     "OUTBOX",
     "ROUTING_CURSORS",
@@ -195,3 +197,24 @@ ROUTING_CURSORS = Table(
     Column("position", BigInteger, nullable=False),
 )
 """Round-robin cursors of lead routing: the next turn of each key (schema v2)."""
+
+MERGES = Table(
+    "merge_record",
+    METADATA,
+    Column("id", Uuid, primary_key=True),
+    Column("entity_type", String(32), nullable=False),
+    Column("survivor_id", Uuid, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("undone_at", UtcDateTime, nullable=True),
+    Column("data", DOCUMENT, nullable=False),
+)
+"""Merge records: what each merge changed, so that it can be undone (schema v3)."""
+
+MERGE_MEMBERS = Table(
+    "merge_member",
+    METADATA,
+    Column("merge_id", Uuid, primary_key=True),
+    Column("entity_id", Uuid, primary_key=True),
+    Index("merge_member_entity", "entity_id"),
+)
+"""The survivor and merged records of each merge, to find a record's merges."""

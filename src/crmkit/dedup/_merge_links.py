@@ -1,0 +1,261 @@
+"""The records that point to a person or an organisation, and how to re-point them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import Any, Final, TypeVar
+from uuid import UUID
+
+import attrs
+
+from crmkit.errors import NotFound
+from crmkit.ids import OrganizationId
+from crmkit.model import (
+    Activity,
+    Deal,
+    Entity,
+    Lead,
+    Order,
+    Organization,
+    OrganizationRole,
+    PartyKind,
+    PartyRef,
+    Person,
+    Relationship,
+    Ticket,
+)
+from crmkit.repositories import UnitOfWork
+
+__all__ = ["Link", "LinkIndex", "find_links", "repoint_self", "scan_links"]
+
+_T = TypeVar("_T")
+Moves = Mapping[UUID, UUID]
+"""Merged record id -> survivor id."""
+
+
+def _ref(ref: PartyRef | None, kind: PartyKind, moves: Moves) -> PartyRef | None:
+    if ref is None or ref.kind != kind or ref.id not in moves:
+        return ref
+    return PartyRef(kind, moves[ref.id])
+
+
+def _unique(items: tuple[_T, ...]) -> tuple[_T, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _id(value: UUID | None, moves: Moves) -> UUID | None:
+    return moves.get(value, value) if value is not None else None
+
+
+def _activity(entity: Activity, kind: PartyKind, moves: Moves) -> dict[str, Any]:
+    parties = _unique(tuple(_ref(p, kind, moves) or p for p in entity.parties))
+    return {"parties": parties}
+
+
+def _deal(entity: Deal, kind: PartyKind, moves: Moves) -> dict[str, Any]:
+    if kind == PartyKind.PERSON:
+        return {
+            "contact_ids": _unique(tuple(moves.get(i, i) for i in entity.contact_ids))
+        }
+    return {"organization_id": _id(entity.organization_id, moves)}
+
+
+def _ticket(entity: Ticket, kind: PartyKind, moves: Moves) -> dict[str, Any]:
+    changes: dict[str, Any] = {"requester": _ref(entity.requester, kind, moves)}
+    if kind == PartyKind.ORGANIZATION:
+        changes["organization_id"] = _id(entity.organization_id, moves)
+    return changes
+
+
+def _relationship(
+    entity: Relationship, kind: PartyKind, moves: Moves
+) -> dict[str, Any]:
+    return {
+        "source": _ref(entity.source, kind, moves),
+        "target": _ref(entity.target, kind, moves),
+    }
+
+
+def _order(entity: Order, kind: PartyKind, moves: Moves) -> dict[str, Any]:
+    return {"customer": _ref(entity.customer, kind, moves)}
+
+
+def _lead(entity: Lead, kind: PartyKind, moves: Moves) -> dict[str, Any]:
+    if kind == PartyKind.PERSON:
+        return {"converted_person_id": _id(entity.converted_person_id, moves)}
+    return {"converted_organization_id": _id(entity.converted_organization_id, moves)}
+
+
+def _person_roles(entity: Person, kind: PartyKind, moves: Moves) -> dict[str, Any]:
+    if kind != PartyKind.ORGANIZATION:
+        return {}
+    return {"roles": _merged_roles(entity.roles, moves)}
+
+
+def _merged_roles(
+    roles: tuple[OrganizationRole, ...], moves: Moves
+) -> tuple[OrganizationRole, ...]:
+    """Re-point roles; two roles now in one organisation keep the primary (or first)."""
+    moved = [
+        attrs.evolve(
+            r,
+            organization_id=OrganizationId(
+                moves.get(r.organization_id, r.organization_id)
+            ),
+        )
+        for r in roles
+    ]
+    kept: dict[UUID, OrganizationRole] = {}
+    for role in moved:
+        held = kept.get(role.organization_id)
+        if held is None or (role.is_primary and not held.is_primary):
+            kept[role.organization_id] = role
+    return tuple(r for r in moved if kept[r.organization_id] is r)
+
+
+def _organization(
+    entity: Organization, kind: PartyKind, moves: Moves
+) -> dict[str, Any]:
+    if kind != PartyKind.ORGANIZATION:
+        return {}
+    parent = _id(entity.parent_id, moves)
+    return {"parent_id": None if parent == entity.id else parent}
+
+
+_REPOINT: Final[
+    dict[type[Entity], Callable[[Any, PartyKind, Moves], dict[str, Any]]]
+] = {
+    Activity: _activity,
+    Deal: _deal,
+    Ticket: _ticket,
+    Relationship: _relationship,
+    Order: _order,
+    Lead: _lead,
+    Person: _person_roles,
+    Organization: _organization,
+}
+"""Every entity type that can point to a party, and how it is re-pointed."""
+
+
+def _mentions(entity: Entity, kind: PartyKind, ids: Collection[UUID]) -> Counter[UUID]:
+    """How many times ``entity`` points to each of ``ids``."""
+    fields = _REPOINT[type(entity)](entity, kind, {})
+    return Counter(
+        item
+        for name in fields
+        for item in _flatten(getattr(entity, name))
+        if item in ids
+    )
+
+
+def _flatten(value: Any) -> Iterator[UUID]:
+    if isinstance(value, UUID):
+        yield value
+    elif isinstance(value, PartyRef):
+        yield value.id
+    elif isinstance(value, OrganizationRole):
+        yield value.organization_id
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _flatten(item)
+
+
+@attrs.frozen
+class Link:
+    """A record that points to some of the records being merged."""
+
+    entity: Entity
+    counts: Counter[UUID]
+
+    def changes(self, kind: PartyKind, moves: Moves) -> dict[str, Any]:
+        """The fields to change so that the record points to the survivors."""
+        changes = _REPOINT[type(self.entity)](self.entity, kind, moves)
+        return {k: v for k, v in changes.items() if getattr(self.entity, k) != v}
+
+    def points_to_itself(self, kind: PartyKind, moves: Moves) -> bool:
+        """True for a relationship that re-pointing would turn into a loop."""
+        if not isinstance(self.entity, Relationship):
+            return False
+        changes = _REPOINT[Relationship](self.entity, kind, moves)
+        return bool(changes["source"] == changes["target"])
+
+
+_LINKING: Final[dict[PartyKind, tuple[type[Entity], ...]]] = {
+    PartyKind.PERSON: (Activity, Deal, Ticket, Relationship, Order, Lead),
+    PartyKind.ORGANIZATION: tuple(_REPOINT),
+}
+"""The entity types that can point to a person, or to an organisation."""
+
+LinkIndex = dict[UUID, set[tuple[type[Entity], UUID]]]
+"""For each record, the (type, id) of the records that point to it."""
+
+
+def scan_links(
+    uow: UnitOfWork, kind: PartyKind, ids: Collection[UUID], *, batch_size: int = 1000
+) -> LinkIndex:
+    """
+    Go once through every type that can point to a party; index who points to ``ids``.
+
+    Scanning once for many merges (a clusters file) and reading the indexed
+    records again at each merge keeps every merge up to date with the others.
+    """
+    wanted = frozenset(ids)
+    index: LinkIndex = {i: set() for i in wanted}
+    for cls in _LINKING[kind]:
+        for batch in uow.repository(cls).batches(size=batch_size):
+            for entity in batch:
+                if entity.id in wanted:
+                    continue
+                for target in _mentions(entity, kind, wanted):
+                    index[target].add((cls, entity.id))
+    return index
+
+
+def find_links(
+    uow: UnitOfWork,
+    kind: PartyKind,
+    ids: Collection[UUID],
+    *,
+    index: LinkIndex | None = None,
+) -> list[Link]:
+    """Every active record that points to one of ``ids``, read now, of any type."""
+    wanted = frozenset(ids)
+    if index is None or not wanted <= index.keys():
+        index = scan_links(uow, kind, wanted)
+    keys = sorted(
+        {key for i in wanted for key in index[i]},
+        key=lambda key: (key[0].entity_type, key[1]),
+    )
+    links: list[Link] = []
+    for cls, entity_id in keys:
+        try:
+            entity = uow.repository(cls).get(entity_id)
+        except NotFound:
+            continue
+        counts = _mentions(entity, kind, wanted)
+        if counts:
+            links.append(Link(entity, counts))
+    return links
+
+
+def repoint_self(
+    master: Entity, changes: Mapping[str, Any], moves: Moves
+) -> dict[str, Any]:
+    """
+    The survivor's own changes, with references to merged records re-pointed.
+
+    An organisation whose surviving parent is one of the merged records (or
+    itself) gets no parent rather than a loop.
+    """
+    if not isinstance(master, Organization):
+        return dict(changes)
+    adjusted = dict(changes)
+    parent = _id(changes.get("parent_id", master.parent_id), moves)
+    if parent == master.id:
+        parent = None
+    if parent != master.parent_id:
+        adjusted["parent_id"] = parent
+    else:
+        adjusted.pop("parent_id", None)
+    return adjusted
