@@ -11,7 +11,12 @@ from crmkit.errors import SchemaMismatch
 from crmkit.model import Person
 from crmkit.repositories.sql import CURRENT_VERSION, SqlDatabase, _database, _migrations
 from crmkit.repositories.sql._migrations import Migration
-from crmkit.repositories.sql._tables import METADATA, ROUTING_CURSORS, SCHEMA_VERSIONS
+from crmkit.repositories.sql._tables import (
+    METADATA,
+    ROUTING_CURSORS,
+    SCHEMA_VERSIONS,
+    STAGE_HISTORY,
+)
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
@@ -87,22 +92,23 @@ def next_version(monkeypatch):
     return calls
 
 
-def test_this_crmkit_is_at_schema_version_2():
-    """Version 1 is the first release's schema; version 2 adds routing cursors."""
-    assert (2, [1, 2]) == (CURRENT_VERSION, EVERY_VERSION)
+def test_schema_versions_are_numbered_in_order():
+    """Version 1 is the first release's schema; each step adds one, in order."""
+    assert list(range(1, CURRENT_VERSION + 1)) == EVERY_VERSION
 
 
 def test_a_version_1_database_gains_the_routing_cursors(make_sqlite):
-    """Upgrading a version-1 database runs step 2 only: the routing_cursor table."""
+    """Upgrading a version-1 database runs the later steps: routing_cursor first."""
     database = make_sqlite()
     with database.engine.begin() as connection:
-        version_1 = [t for t in METADATA.sorted_tables if t is not ROUTING_CURSORS]
+        later = (ROUTING_CURSORS, STAGE_HISTORY)
+        version_1 = [t for t in METADATA.sorted_tables if t not in later]
         METADATA.create_all(connection, tables=version_1)
         connection.execute(
             insert(SCHEMA_VERSIONS).values(version=1, description="v1", applied_at=AT)
         )
     assert "routing_cursor" not in table_names(database)
-    assert (2, [1, 2], True) == (
+    assert (CURRENT_VERSION, EVERY_VERSION, True) == (
         database.upgrade(at=LATER),
         stamped_versions(database),
         "routing_cursor" in table_names(database),
@@ -154,8 +160,9 @@ def test_upgrade_creates_the_schema_at_the_current_version(make_sqlite):
         "field_history",
         "outbox",
         "routing_cursor",
+        "stage_history",
     }
-    assert (2, 2, [1, 2], {AT}, expected_tables) == (
+    assert (CURRENT_VERSION, CURRENT_VERSION, EVERY_VERSION, {AT}, expected_tables) == (
         reached,
         database.schema_version(),
         [row.version for row in rows],

@@ -17,9 +17,9 @@ from crmkit.pipelines import (
     ProbabilityOverridden,
     Stage,
     StageHistory,
-    StageVisit,
     StateChanged,
 )
+from crmkit.repositories import StageVisit
 from crmkit.values import Money, Probability
 
 AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

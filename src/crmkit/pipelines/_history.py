@@ -20,44 +20,14 @@ import attrs
 from crmkit.ids import UserId
 from crmkit.pipelines._deals import ProbabilityOverridden
 from crmkit.pipelines._engine import StateChanged
+from crmkit.repositories import StageVisit
 
-__all__ = ["StageHistory", "StageVisit"]
+__all__ = ["StageHistory"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ENTER: Final = 0
 _OVERRIDE: Final = 1
 _NONE: Final = -1
-
-
-@attrs.frozen(kw_only=True)
-class StageVisit:
-    """
-    One stay of a deal in one stage.
-
-    Attributes:
-        probability: The stage's probability when the deal entered it: a snapshot
-            that later changes to the stage definition do not rewrite.
-        override: The owner's probability, if one was set during the stay.
-        override_by: Who set it.
-
-    .. versionadded:: 0.1
-    """
-
-    deal_id: UUID
-    pipeline: str
-    stage: str
-    entered_at: datetime
-    entered_by: UserId | None
-    exited_at: datetime | None = None
-    exited_by: UserId | None = None
-    probability: float | None = None
-    override: float | None = None
-    override_by: UserId | None = None
-
-    @property
-    def duration(self) -> timedelta | None:
-        """How long the stay lasted; `None` while the deal is still there."""
-        return None if self.exited_at is None else self.exited_at - self.entered_at
 
 
 def _micros(at: datetime) -> int:

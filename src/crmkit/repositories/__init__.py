@@ -15,6 +15,9 @@ from crmkit.repositories._ports import (
     FieldHistoryEntry,
     OutboxMessage,
     Repository,
+    StageEntry,
+    StageHistoryRepository,
+    StageVisit,
     UnitOfWork,
 )
 from crmkit.repositories._query import (
@@ -40,6 +43,9 @@ __all__ = [
     "OutboxMessage",
     "Page",
     "Repository",
+    "StageEntry",
+    "StageHistoryRepository",
+    "StageVisit",
     "UnitOfWork",
     "eq",
     "gt",

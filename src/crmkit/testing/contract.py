@@ -114,6 +114,7 @@ from crmkit.repositories import (
     lte,
     ne,
 )
+from crmkit.testing._stage_contract import StageHistoryContract
 from crmkit.values import EmailAddress, Money, PhoneNumber, Url
 
 __all__ = ["DatabaseFactory", "RepositoryContract"]
@@ -424,7 +425,7 @@ def _sorts() -> st.SearchStrategy[list[str]]:
     return keys.map(lambda ks: [("-" if desc else "") + name for name, desc in ks])
 
 
-class RepositoryContract:
+class RepositoryContract(StageHistoryContract):
     """
     The behaviour every `crmkit.repositories.Database` must have, as pytest tests.
 

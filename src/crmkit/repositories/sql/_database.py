@@ -19,10 +19,15 @@ from crmkit.errors import DatabaseLocked, SchemaMismatch, ValidationError
 from crmkit.model import Entity, EntitySchema
 from crmkit.repositories._base import HistoryPolicy, UnitOfWorkBase, event_record
 from crmkit.repositories._catalog import CATALOG
-from crmkit.repositories._ports import OutboxMessage, Repository
+from crmkit.repositories._ports import (
+    OutboxMessage,
+    Repository,
+    StageHistoryRepository,
+)
 from crmkit.repositories._query import limit_error
 from crmkit.repositories.sql._migrations import CURRENT_VERSION, schema_version, upgrade
 from crmkit.repositories.sql._repository import SqlRepository
+from crmkit.repositories.sql._stage_history import SqlStageHistory
 from crmkit.repositories.sql._tables import OUTBOX
 from crmkit.serialization import make_converter
 
@@ -63,8 +68,8 @@ class SqlDatabase:
     >>> from datetime import datetime, UTC
     >>> from crmkit.model import Person
     >>> db = SqlDatabase.sqlite(":memory:")
-    >>> db.upgrade(at=datetime(2026, 11, 22, tzinfo=UTC))
-    2
+    >>> db.upgrade(at=datetime(2026, 11, 22, tzinfo=UTC)) == CURRENT_VERSION
+    True
     >>> with db.unit_of_work() as uow:
     ...     uow.people.add(
     ...         Person.create(at=datetime(2026, 11, 22, tzinfo=UTC), first_name="Jean")
@@ -218,6 +223,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
         self.readonly = readonly
         self._connection: Connection | None = None
         self._repositories: dict[type[Entity], SqlRepository[Any]] = {}
+        self.stage_history: StageHistoryRepository = SqlStageHistory(self)
 
     def connection(self) -> Connection:
         """The connection of the current transaction, opened on first use."""

@@ -10,7 +10,12 @@ import attrs
 from sqlalchemy import Connection, func, insert, inspect, select
 
 from crmkit.errors import SchemaMismatch
-from crmkit.repositories.sql._tables import METADATA, ROUTING_CURSORS, SCHEMA_VERSIONS
+from crmkit.repositories.sql._tables import (
+    METADATA,
+    ROUTING_CURSORS,
+    SCHEMA_VERSIONS,
+    STAGE_HISTORY,
+)
 
 __all__ = ["CURRENT_VERSION", "MIGRATIONS", "Migration", "schema_version", "upgrade"]
 
@@ -32,6 +37,10 @@ def _add_routing_cursors(connection: Connection) -> None:
     ROUTING_CURSORS.create(connection, checkfirst=True)
 
 
+def _add_stage_history(connection: Connection) -> None:
+    STAGE_HISTORY.create(connection, checkfirst=True)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -39,6 +48,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         _create_tables,
     ),
     Migration(2, "round-robin cursors of lead routing", _add_routing_cursors),
+    Migration(3, "stage history of deals, one row a stay", _add_stage_history),
 )
 """Every step, in order; a new crmkit release appends steps, never edits them."""
 

@@ -39,6 +39,7 @@ __all__ = [
     "OUTBOX",
     "ROUTING_CURSORS",
     "SCHEMA_VERSIONS",
+    "STAGE_HISTORY",
     "UtcDateTime",
 ]
 
@@ -195,3 +196,21 @@ ROUTING_CURSORS = Table(
     Column("position", BigInteger, nullable=False),
 )
 """Round-robin cursors of lead routing: the next turn of each key (schema v2)."""
+
+STAGE_HISTORY = Table(
+    "stage_history",
+    METADATA,
+    Column("id", SERIAL_ID, primary_key=True, autoincrement=True),
+    Column("deal_id", Uuid, nullable=False),
+    Column("pipeline", Text, nullable=False),
+    Column("stage", Text, nullable=False),
+    Column("probability", Float, nullable=True),
+    Column("entered_at", UtcDateTime, nullable=False),
+    Column("entered_by", Uuid, nullable=True),
+    Column("exited_at", UtcDateTime, nullable=True),
+    Column("exited_by", Uuid, nullable=True),
+    Column("override", Float, nullable=True),
+    Column("override_by", Uuid, nullable=True),
+    Index("stage_history_deal", "deal_id", "id"),
+)
+"""Each deal's stays in each stage, one row a stay, in order of ``id`` (schema v3)."""
