@@ -1,6 +1,6 @@
 """Deal pipelines: stages, moves, won and lost, overrides and stage history."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import attrs
@@ -416,3 +416,47 @@ def test_stage_effects_are_raised_as_events():
         ("invoice.due", "won"),
     ]
     assert isinstance(moved.events[-1], DealStatusChanged)
+
+
+def test_plain_moves_equal_fully_checked_ones():
+    """The fast path of move gives the same deal and events as every check does."""
+    pipeline = DealPipeline(
+        "b2b",
+        [
+            Stage("new", 0.1),
+            Stage("demo", 0.4),
+            Stage("won", 1.0, "closed", outcome="won"),
+            Stage("lost", 0.0, "omitted", outcome="lost"),
+        ],
+        lost_reasons=["price"],
+    )
+    actor = new_id(AT)
+    deal = pipeline.open(at=AT, name="Acme").entity
+    lost = pipeline.lose(deal, "price", at=AT).entity
+    for source, to in [("new", "demo"), ("new", "won"), ("lost", "demo")]:
+        start = lost if source == "lost" else deal
+        at = AT + timedelta(hours=1)
+        fast = pipeline.move(start, to, at=at, actor=actor)
+        checked = pipeline._checked_move(start, to, at, actor, frozenset(), None)
+        assert (source, to) in pipeline._plans
+        assert type(fast.entity) is Deal
+        assert fast == checked
+        assert fast.entity == attrs.evolve(fast.entity)  # every field valid
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            fast.entity.stage = "x"  # type: ignore[misc]
+
+
+def test_a_move_at_another_time_zone_is_the_same_instant():
+    """An aware time outside UTC is checked and stored in UTC, like any move."""
+    pipeline = DealPipeline(
+        "b2b",
+        [Stage("new", 0.1), Stage("won", 1.0, "closed", outcome="won")],
+        lost_mode="status",
+    )
+    deal = pipeline.open(at=AT, name="Acme").entity
+    paris = timezone(timedelta(hours=1))
+    moved = pipeline.move(deal, "won", at=datetime(2026, 1, 5, 11, 0, tzinfo=paris))
+    assert (moved.entity.updated_at, moved.entity.updated_at.tzinfo) == (
+        AT + timedelta(hours=1),
+        UTC,
+    )

@@ -10,8 +10,8 @@ beside the stage (``lost_mode="status"``, as Odoo does).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime, timedelta
-from typing import Any, Final
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -32,6 +32,7 @@ from crmkit.pipelines._engine import (
     find_allowed,
     refuse,
     trusted_copier,
+    trusted_maker,
     utc,
 )
 from crmkit.pipelines._lifecycle import Lifecycle
@@ -60,6 +61,16 @@ def _items(value: Any) -> tuple[Any, ...]:
 
 def _lost_mode(value: Any) -> LostMode:
     return choice_of(LostMode, "lost_mode", value)
+
+
+class _Plan(NamedTuple):
+    """What a plain move sets: see `DealPipeline._plain_moves`."""
+
+    stage: str
+    probability: Probability
+    forecast_category: ForecastCategory
+    status: DealStatus
+    snapshot: float
 
 
 @attrs.frozen(kw_only=True)
@@ -123,6 +134,9 @@ class DealPipeline:
     _probabilities: Mapping[str, Probability] = attrs.field(
         init=False, repr=False, eq=False, alias="_probabilities"
     )
+    _plans: Mapping[tuple[str, str], _Plan] = attrs.field(
+        init=False, repr=False, eq=False, alias="_plans"
+    )
 
     def __attrs_post_init__(self) -> None:
         check_stages(self)
@@ -140,6 +154,31 @@ class DealPipeline:
                 error.path.replace("states", "stages", 1), error.reason
             ) from None
         object.__setattr__(self, "lifecycle", lifecycle)
+        object.__setattr__(self, "_plans", self._plain_moves())
+
+    def _plain_moves(self) -> dict[tuple[str, str], _Plan]:
+        """
+        The moves that need no check beyond being allowed, ready to apply.
+
+        A move is plain when its transition has no guard, its target is not lost
+        (a reason is needed) and neither stage raises effects; `move` applies
+        those at once, and goes through every check for the others.
+        """
+        plans = {}
+        for transition in self.lifecycle.transitions:
+            target = self._by_name[transition.target]
+            if transition.guards or target.outcome is StageOutcome.LOST:
+                continue
+            for source in transition.sources:
+                if self.lifecycle.quiet(source, target.name):
+                    plans[source, transition.name] = _Plan(
+                        target.name,
+                        self._probabilities[target.name],
+                        target.forecast_category,
+                        _STATUS[target.outcome],
+                        target.probability,
+                    )
+        return plans
 
     @property
     def first_stage(self) -> Stage:
@@ -240,6 +279,59 @@ class DealPipeline:
                 failed requirement, or a lost stage without a valid reason.
             ValidationError: ``at`` is naive or before the deal's last update.
         """
+        plan = self._plans.get((deal.stage, to))
+        if (
+            plan is None
+            or reason is not None
+            or at.__class__ is not datetime
+            or at.tzinfo is not UTC
+            or deal.__class__ is not Deal
+            or deal.pipeline != self.name
+            or at < deal.updated_at
+            or (
+                deal.status is not DealStatus.OPEN and self.lost_mode is LostMode.STATUS
+            )
+        ):
+            return self._checked_move(deal, to, at, actor, approvals, reason)
+        # A plain move (see _plain_moves) whose every check has just passed.
+        target, probability, category, status, snapshot = plan
+        moved: Deal = _COPY_MOVE(
+            deal,
+            target,
+            probability,
+            category,
+            status,
+            None if status is DealStatus.OPEN else at,
+            None,
+            deal.version + 1,
+            at,
+        )
+        changed = _MAKE_STATE_CHANGED(
+            Deal.entity_type,
+            deal.id,
+            self.name,
+            target,
+            deal.stage,
+            target,
+            moved.version,
+            at,
+            actor,
+            snapshot,
+        )
+        if status is deal.status:
+            return _new_moved(moved, (changed,))
+        return _new_moved(moved, (changed, self._status_event(deal, moved, at, actor)))
+
+    def _checked_move(  # noqa: PLR0917 - move's own arguments
+        self,
+        deal: Deal,
+        to: str,
+        at: datetime,
+        actor: UserId | None,
+        approvals: Collection[str],
+        reason: str | None,
+    ) -> Moved[Deal]:
+        """Check everything about a move, then apply it."""
         at = utc(at)
         self._check_deal(deal, to)
         check_order(deal, at)
@@ -518,6 +610,14 @@ _MOVE_FIELDS: Final = (
     "updated_at",
 )
 _COPY_MOVE: Final = trusted_copier(Deal, _MOVE_FIELDS)
+_MAKE_STATE_CHANGED: Final = trusted_maker(StateChanged)
+
+
+def _new_moved(deal: Deal, events: tuple[Any, ...]) -> Moved[Deal]:
+    """``Moved(deal, events)`` without the named tuple's Python-level ``__new__``."""
+    return tuple.__new__(Moved, (deal, events))
+
+
 _STATUS: Final = {
     StageOutcome.OPEN: DealStatus.OPEN,
     StageOutcome.WON: DealStatus.WON,
