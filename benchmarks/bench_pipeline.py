@@ -6,14 +6,17 @@ negotiation, then won or lost) and the same script of ten events per deal:
 advance, advance, advance, advance, back, back, advance, advance, back, then win
 (even deals) or lose (odd deals). Each side is written in its own idiomatic style:
 
-- crmkit, one deal at a time: ``DealPipeline.move/win/lose`` on `crmkit.model.Deal`
-  values, every event fed to a `StageHistory` (so history and events are included);
+- crmkit, one deal at a time: deals opened together (``DealPipeline.open_many``),
+  then ``DealPipeline.move/win/lose`` on `crmkit.model.Deal` values one deal at a
+  time, every event fed to a `StageHistory` (so history and events are included);
+  the time to open them one at a time with ``DealPipeline.open`` is printed too;
 - crmkit, batch: a `TransitionTable` over a numpy array of stage codes, with a
   `BatchHistory` recording every move;
 - python-statemachine: one ``StateMachine`` per deal (its model is the deal);
 - transitions: one shared ``Machine`` holding every deal as a model.
 
-The peers are slow to set up (the issue measured 55-95 s for 100,000 deals), so they
+Times are CPU time of the running thread (``time.thread_time``), as the machine may
+be shared. The peers are slow to set up (the issue measured 55-95 s for 100,000 deals), so they
 run on ``--peer-deals`` deals (default 10,000) and their rates are per transition.
 Memory per deal is measured with tracemalloc on ``--memory-deals`` deals, after all
 their transitions, history included. The forecast sums amount x probability of
@@ -164,11 +167,15 @@ def run_crmkit(deals: int) -> tuple[float, float, int, Any]:
     history = StageHistory()
     amount = Money(Decimal(12000), "EUR")
     started = time.thread_time()
-    book = []
-    for number in range(deals):
-        moved = sales.open(at=START, name=f"Deal {number}", amount=amount)
+    opened = sales.open_many(
+        at=START,
+        name=[f"Deal {number}" for number in range(deals)],
+        amount=[amount] * deals,
+    )
+    for moved in opened:
         history.record(moved.events)
-        book.append(moved.entity)
+    book = [moved.entity for moved in opened]
+    del opened
     setup = time.thread_time() - started
     started = time.thread_time()
     for step, event in enumerate(SCRIPT):
@@ -196,6 +203,20 @@ def run_crmkit(deals: int) -> tuple[float, float, int, Any]:
         "len(history) == deals * (len(SCRIPT) + 1)",
     )
     return setup, elapsed, count, (book, history)
+
+
+def open_one_at_a_time(deals: int) -> float:
+    """Seconds to open ``deals`` deals with `DealPipeline.open`, history included."""
+    sales = crmkit_pipeline()
+    history = StageHistory()
+    amount = Money(Decimal(12000), "EUR")
+    started = time.thread_time()
+    book = []
+    for number in range(deals):
+        moved = sales.open(at=START, name=f"Deal {number}", amount=amount)
+        history.record(moved.events)
+        book.append(moved.entity)
+    return time.thread_time() - started
 
 
 def run_crmkit_batch(deals: int) -> tuple[float, float, int, Any]:
@@ -365,6 +386,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{memory:,.0f}",
         )
     console.print(table)
+    single = open_one_at_a_time(args.deals)
+    console.print(
+        f"crmkit setup above: DealPipeline.open_many; with DealPipeline.open one "
+        f"deal at a time: {single:.3f} s for {args.deals:,} deals"
+    )
 
     amounts, odds, groups = forecast_rows(forecast_size)
     started = time.thread_time()

@@ -460,3 +460,70 @@ def test_a_move_at_another_time_zone_is_the_same_instant():
         AT + timedelta(hours=1),
         UTC,
     )
+
+
+def _b2b():
+    return DealPipeline(
+        "b2b",
+        [
+            Stage("new", 0.1),
+            Stage("won", 1.0, "closed", outcome="won"),
+            Stage("lost", 0.0, "omitted", outcome="lost"),
+        ],
+    )
+
+
+def test_open_many_opens_what_open_would():
+    """Each row of open_many is the deal and event open makes, ids aside."""
+    pipeline = _b2b()
+    owner = new_id(AT)
+    amounts = [Money(Decimal(10), "EUR"), None]
+    many = pipeline.open_many(
+        at=AT, actor=owner, name=["  Acme  deal ", "Globex"], amount=amounts
+    )
+    one = [
+        pipeline.open(at=AT, actor=owner, name=name, amount=amount)
+        for name, amount in zip(["  Acme  deal ", "Globex"], amounts, strict=True)
+    ]
+    for made, single in zip(many, one, strict=True):
+        assert attrs.evolve(made.entity, id=single.entity.id) == single.entity
+        assert (
+            attrs.evolve(made.events[0], entity_id=single.entity.id) == single.events[0]
+        )
+    assert [m.entity.name for m in many] == ["Acme deal", "Globex"]
+    assert len({m.entity.id for m in many}) == 2
+    assert pipeline.open_many(at=AT, name=[]) == []
+
+
+@pytest.mark.parametrize(
+    ("columns", "paths", "code"),
+    [
+        ({"name": ["Acme", 7]}, ["name[1]"], "type"),
+        ({"name": ["Acme", " "]}, ["name[1]"], "required"),
+        ({"name": ["Acme"], "amount": [1, 2]}, ["amount"], "column.length"),
+        ({"name": "Acme"}, ["name"], "column.type"),
+        ({"name": ["Acme"], "colour": ["red"]}, ["colour"], "unknown_field"),
+        ({"name": ["Acme"], "stage": ["won"]}, ["stage"], "read_only"),
+        ({"amount": [None]}, ["name"], "required"),
+        (
+            {"name": ["A", "B"], "lost_reason": [None, "price"]},
+            ["lost_reason[1]"],
+            "deal.not_lost",
+        ),
+    ],
+)
+def test_open_many_refuses_what_open_refuses(columns, paths, code):
+    """Bad values name their column and row; bad columns name the column."""
+    with pytest.raises(ValidationError) as caught:
+        _b2b().open_many(at=AT, **columns)
+    assert ([e.path for e in caught.value.errors], caught.value.errors[0].code) == (
+        paths,
+        code,
+    )
+
+
+def test_open_many_needs_an_aware_time():
+    """A naive time is refused, as open refuses it."""
+    with pytest.raises(ValidationError) as caught:
+        _b2b().open_many(at=datetime(2026, 1, 5), name=["Acme"])  # noqa: DTZ001 - naive on purpose
+    assert caught.value.errors[0].code == "datetime.naive"
