@@ -16,8 +16,9 @@ advance, advance, advance, advance, back, back, advance, advance, back, then win
 - transitions: one shared ``Machine`` holding every deal as a model.
 
 Times are CPU time of the running thread (``time.thread_time``), as the machine may
-be shared. The peers are slow to set up (the issue measured 55-95 s for 100,000 deals), so they
-run on ``--peer-deals`` deals (default 10,000) and their rates are per transition.
+be shared. The peers are slow to set up (the issue measured 55-95 s for 100,000
+deals), so they run on ``--peer-deals`` deals (default 10,000) and their rates are
+per transition.
 Memory per deal is measured with tracemalloc on ``--memory-deals`` deals, after all
 their transitions, history included. The forecast sums amount x probability of
 ``--forecast-deals`` deals (default 10 x deals) grouped by quarter and owner:
