@@ -433,11 +433,17 @@ def test_plain_moves_equal_fully_checked_ones():
     actor = new_id(AT)
     deal = pipeline.open(at=AT, name="Acme").entity
     lost = pipeline.lose(deal, "price", at=AT).entity
-    for source, to in [("new", "demo"), ("new", "won"), ("lost", "demo")]:
+    for source, to in [
+        ("new", "demo"),
+        ("new", "won"),
+        ("lost", "demo"),
+        ("new", "lost"),
+    ]:
         start = lost if source == "lost" else deal
         at = AT + timedelta(hours=1)
-        fast = pipeline.move(start, to, at=at, actor=actor)
-        checked = pipeline._checked_move(start, to, at, actor, frozenset(), None)
+        reason = "price" if to == "lost" else None
+        fast = pipeline.move(start, to, at=at, actor=actor, reason=reason)
+        checked = pipeline._checked_move(start, to, at, actor, frozenset(), reason)
         assert (source, to) in pipeline._plans
         assert type(fast.entity) is Deal
         assert fast == checked

@@ -72,6 +72,7 @@ class _Plan(NamedTuple):
     forecast_category: ForecastCategory
     status: DealStatus
     snapshot: float
+    lost: bool
 
 
 @attrs.frozen(kw_only=True)
@@ -139,6 +140,8 @@ class DealPipeline:
         init=False, repr=False, eq=False, alias="_plans"
     )
     _template: Deal = attrs.field(init=False, repr=False, eq=False, alias="_template")
+    _won: Stage = attrs.field(init=False, repr=False, eq=False, alias="_won")
+    _lost: Stage | None = attrs.field(init=False, repr=False, eq=False, alias="_lost")
 
     def __attrs_post_init__(self) -> None:
         check_stages(self)
@@ -167,19 +170,22 @@ class DealPipeline:
             forecast_category=first.forecast_category,
         )
         object.__setattr__(self, "_template", template)
+        outcomes = {stage.outcome: stage for stage in reversed(self.stages)}
+        object.__setattr__(self, "_won", outcomes[StageOutcome.WON])
+        object.__setattr__(self, "_lost", outcomes.get(StageOutcome.LOST))
 
     def _plain_moves(self) -> dict[tuple[str, str], _Plan]:
         """
         The moves that need no check beyond being allowed, ready to apply.
 
-        A move is plain when its transition has no guard, its target is not lost
-        (a reason is needed) and neither stage raises effects; `move` applies
-        those at once, and goes through every check for the others.
+        A move is plain when its transition has no guard and neither stage raises
+        effects; `move` applies those at once (a lost one when its reason is, as
+        given, one of the list), and goes through every check for the others.
         """
         plans = {}
         for transition in self.lifecycle.transitions:
             target = self._by_name[transition.target]
-            if transition.guards or target.outcome is StageOutcome.LOST:
+            if transition.guards:
                 continue
             for source in transition.sources:
                 if self.lifecycle.quiet(source, target.name):
@@ -189,6 +195,7 @@ class DealPipeline:
                         target.forecast_category,
                         _STATUS[target.outcome],
                         target.probability,
+                        target.outcome is StageOutcome.LOST,
                     )
         return plans
 
@@ -200,12 +207,12 @@ class DealPipeline:
     @property
     def won_stage(self) -> Stage:
         """The first won stage."""
-        return next(s for s in self.stages if s.outcome is StageOutcome.WON)
+        return self._won
 
     @property
     def lost_stage(self) -> Stage | None:
         """The lost stage (`None` when lost is a status)."""
-        return next((s for s in self.stages if s.outcome is StageOutcome.LOST), None)
+        return self._lost
 
     @property
     def open_stages(self) -> tuple[Stage, ...]:
@@ -385,27 +392,26 @@ class DealPipeline:
         plan = self._plans.get((deal.stage, to))
         if (
             plan is None
-            or reason is not None
+            or (reason is not None) is not plan.lost
+            or (plan.lost and reason not in self.lost_reasons)
             or at.__class__ is not datetime
             or at.tzinfo is not UTC
             or deal.__class__ is not Deal
             or deal.pipeline != self.name
             or at < deal.updated_at
-            or (
-                deal.status is not DealStatus.OPEN and self.lost_mode is LostMode.STATUS
-            )
+            or (deal.status is not _OPEN and self._lost is None)
         ):
             return self._checked_move(deal, to, at, actor, approvals, reason)
         # A plain move (see _plain_moves) whose every check has just passed.
-        target, probability, category, status, snapshot = plan
+        target, probability, category, status, snapshot, _ = plan
         moved: Deal = _COPY_MOVE(
             deal,
             target,
             probability,
             category,
             status,
-            None if status is DealStatus.OPEN else at,
-            None,
+            None if status is _OPEN else at,
+            reason,
             deal.version + 1,
             at,
         )
@@ -702,6 +708,7 @@ class DealPipeline:
 _MANAGED: Final = frozenset(
     {"pipeline", "stage", "probability", "forecast_category", "status"}
 )
+_OPEN: Final = DealStatus.OPEN  # enum members cost a lookup each time on 3.11
 _STAMPS: Final = ("id", "created_at", "updated_at")
 _OPENABLE: Final = frozenset(attrs.fields_dict(Deal)) - _MANAGED - {*_STAMPS, "version"}
 _REQUIRED: Final = frozenset(
