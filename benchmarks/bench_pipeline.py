@@ -6,15 +6,19 @@ negotiation, then won or lost) and the same script of ten events per deal:
 advance, advance, advance, advance, back, back, advance, advance, back, then win
 (even deals) or lose (odd deals). Each side is written in its own idiomatic style:
 
-- crmkit, one deal at a time: ``DealPipeline.move/win/lose`` on `crmkit.model.Deal`
-  values, every event fed to a `StageHistory` (so history and events are included);
+- crmkit, one deal at a time: deals opened together (``DealPipeline.open_many``),
+  then ``DealPipeline.move/win/lose`` on `crmkit.model.Deal` values one deal at a
+  time, every event fed to a `StageHistory` (so history and events are included);
+  the time to open them one at a time with ``DealPipeline.open`` is printed too;
 - crmkit, batch: a `TransitionTable` over a numpy array of stage codes, with a
   `BatchHistory` recording every move;
 - python-statemachine: one ``StateMachine`` per deal (its model is the deal);
 - transitions: one shared ``Machine`` holding every deal as a model.
 
-The peers are slow to set up (the issue measured 55-95 s for 100,000 deals), so they
-run on ``--peer-deals`` deals (default 10,000) and their rates are per transition.
+Times are CPU time of the running thread (``time.thread_time``), as the machine may
+be shared. The peers are slow to set up (the issue measured 55-95 s for 100,000
+deals), so they run on ``--peer-deals`` deals (default 10,000) and their rates are
+per transition.
 Memory per deal is measured with tracemalloc on ``--memory-deals`` deals, after all
 their transitions, history included. The forecast sums amount x probability of
 ``--forecast-deals`` deals (default 10 x deals) grouped by quarter and owner:
@@ -163,30 +167,36 @@ def run_crmkit(deals: int) -> tuple[float, float, int, Any]:
     sales = crmkit_pipeline()
     history = StageHistory()
     amount = Money(Decimal(12000), "EUR")
-    started = time.perf_counter()
-    book = []
-    for number in range(deals):
-        moved = sales.open(at=START, name=f"Deal {number}", amount=amount)
+    started = time.thread_time()
+    opened = sales.open_many(
+        at=START,
+        name=[f"Deal {number}" for number in range(deals)],
+        amount=[amount] * deals,
+    )
+    for moved in opened:
         history.record(moved.events)
-        book.append(moved.entity)
-    setup = time.perf_counter() - started
-    count = 0
-    started = time.perf_counter()
+    book = [moved.entity for moved in opened]
+    del opened
+    setup = time.thread_time() - started
+    started = time.thread_time()
     for step, event in enumerate(SCRIPT):
         when = at(step)
+        if event == "close":
+            for number, deal in enumerate(book):
+                if number % 2:
+                    moved = sales.lose(deal, "price", at=when)
+                else:
+                    moved = sales.win(deal, at=when)
+                history.record(moved.events)
+                book[number] = moved.entity
+            continue
+        targets = NEXT if event == "advance" else PREVIOUS
         for number, deal in enumerate(book):
-            if event == "advance":
-                moved = sales.move(deal, NEXT[deal.stage], at=when)
-            elif event == "back":
-                moved = sales.move(deal, PREVIOUS[deal.stage], at=when)
-            elif number % 2:
-                moved = sales.lose(deal, "price", at=when)
-            else:
-                moved = sales.win(deal, at=when)
+            moved = sales.move(deal, targets[deal.stage], at=when)
             history.record(moved.events)
             book[number] = moved.entity
-            count += 1
-    elapsed = time.perf_counter() - started
+    count = deals * len(SCRIPT)
+    elapsed = time.thread_time() - started
     won = sum(deal.status is DealStatus.WON for deal in book)
     check(won == (deals + 1) // 2, won)
     check(
@@ -196,13 +206,27 @@ def run_crmkit(deals: int) -> tuple[float, float, int, Any]:
     return setup, elapsed, count, (book, history)
 
 
+def open_one_at_a_time(deals: int) -> float:
+    """Seconds to open ``deals`` deals with `DealPipeline.open`, history included."""
+    sales = crmkit_pipeline()
+    history = StageHistory()
+    amount = Money(Decimal(12000), "EUR")
+    started = time.thread_time()
+    book = []
+    for number in range(deals):
+        moved = sales.open(at=START, name=f"Deal {number}", amount=amount)
+        history.record(moved.events)
+        book.append(moved.entity)
+    return time.thread_time() - started
+
+
 def run_crmkit_batch(deals: int) -> tuple[float, float, int, Any]:
     table = TransitionTable.from_pipeline(crmkit_pipeline())
-    started = time.perf_counter()
+    started = time.thread_time()
     states = np.zeros(deals, dtype=np.int16)
     history = BatchHistory(deals)
     history.start(states, at=START)
-    setup = time.perf_counter() - started
+    setup = time.thread_time() - started
     codes = {name: table.transition_code(name) for name in table.transitions}
     forward = np.array([codes.get(NEXT.get(s, ""), 0) for s in table.states], np.int16)
     backward = np.array(
@@ -211,7 +235,7 @@ def run_crmkit_batch(deals: int) -> tuple[float, float, int, Any]:
     close = np.where(np.arange(deals) % 2, codes["lost"], codes["won"]).astype(np.int16)
     reasons = np.full(deals, "price", dtype=object)
     count = 0
-    started = time.perf_counter()
+    started = time.thread_time()
     for step, event in enumerate(SCRIPT):
         if event == "advance":
             moves = table.apply(states, forward[states], at=at(step))
@@ -225,7 +249,7 @@ def run_crmkit_batch(deals: int) -> tuple[float, float, int, Any]:
         history.record(moves)
         states = moves.target
         count += deals
-    elapsed = time.perf_counter() - started
+    elapsed = time.thread_time() - started
     check(
         int((states == table.states.index("won")).sum()) == (deals + 1) // 2,
         'int((states == table.states.index("won")).sum()) == (deals + 1) // 2',
@@ -233,26 +257,21 @@ def run_crmkit_batch(deals: int) -> tuple[float, float, int, Any]:
     return setup, elapsed, count, (states, history)
 
 
-def _peer_loop(models: list[Any], fire: Callable[[Any, str], None]) -> int:
-    count = 0
-    for event in SCRIPT:
-        for number, model in enumerate(models):
-            if event == "close":
-                fire(model, "lose" if number % 2 else "win")
-            else:
-                fire(model, event)
-            count += 1
-    return count
-
-
 def run_statemachine(deals: int) -> tuple[float, float, int, Any]:
-    started = time.perf_counter()
+    started = time.thread_time()
     models = [DealModel(n) for n in range(deals)]
     machines = [SalesMachine(model) for model in models]
-    setup = time.perf_counter() - started
-    started = time.perf_counter()
-    count = _peer_loop(machines, lambda machine, event: machine.send(event))
-    elapsed = time.perf_counter() - started
+    setup = time.thread_time() - started
+    started = time.thread_time()
+    for event in SCRIPT:
+        if event == "close":
+            for number, machine in enumerate(machines):
+                machine.send("lose" if number % 2 else "win")
+        else:
+            for machine in machines:
+                machine.send(event)
+    count = deals * len(SCRIPT)
+    elapsed = time.thread_time() - started
     check(
         sum(m.state == "won" for m in models) == (deals + 1) // 2,
         'sum(m.state == "won" for m in models) == (deals + 1) // 2',
@@ -261,13 +280,23 @@ def run_statemachine(deals: int) -> tuple[float, float, int, Any]:
 
 
 def run_transitions(deals: int) -> tuple[float, float, int, Any]:
-    started = time.perf_counter()
+    started = time.thread_time()
     models = [DealModel(n) for n in range(deals)]
     machine = transitions_machine(models)
-    setup = time.perf_counter() - started
-    started = time.perf_counter()
-    count = _peer_loop(models, lambda model, event: getattr(model, event)())
-    elapsed = time.perf_counter() - started
+    setup = time.thread_time() - started
+    started = time.thread_time()
+    for event in SCRIPT:
+        if event == "close":
+            for number, model in enumerate(models):
+                if number % 2:
+                    model.lose()
+                else:
+                    model.win()
+        else:
+            for model in models:
+                getattr(model, event)()
+    count = deals * len(SCRIPT)
+    elapsed = time.thread_time() - started
     check(
         sum(m.state == "won" for m in models) == (deals + 1) // 2,
         'sum(m.state == "won" for m in models) == (deals + 1) // 2',
@@ -358,15 +387,20 @@ def main(argv: list[str] | None = None) -> None:
             f"{memory:,.0f}",
         )
     console.print(table)
+    single = open_one_at_a_time(args.deals)
+    console.print(
+        f"crmkit setup above: DealPipeline.open_many; with DealPipeline.open one "
+        f"deal at a time: {single:.3f} s for {args.deals:,} deals"
+    )
 
     amounts, odds, groups = forecast_rows(forecast_size)
-    started = time.perf_counter()
+    started = time.thread_time()
     result = forecast_arrays(amounts, odds, groups=groups)
-    ours = time.perf_counter() - started
+    ours = time.thread_time() - started
     rows = list(zip(amounts.tolist(), odds.tolist(), groups.tolist(), strict=True))
-    started = time.perf_counter()
+    started = time.thread_time()
     naive = naive_forecast(rows)
-    theirs = time.perf_counter() - started
+    theirs = time.thread_time() - started
     check(
         np.allclose([naive[g] for g in range(len(naive))], result.weighted),
         "np.allclose([naive[g] for g in range(len(naive))], result.weighted)",

@@ -3,16 +3,18 @@
 import csv
 import io
 import json
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from crmkit.cli import main
 from crmkit.ids import new_id
-from crmkit.pipelines import DealPipeline, Stage
+from crmkit.pipelines import DealPipeline, Stage, definition_to_dict, load_definition
 from crmkit.repositories.sql import SqlDatabase
 from crmkit.values import Money
 
@@ -161,3 +163,27 @@ def test_check_prints_the_states_of_a_lifecycle(runner, tmp_path):
         "convert -> converted" in result.output.replace("\n", " ")
         or "convert" in result.output
     )
+
+
+def test_check_reads_yaml_and_names_a_typo_line(runner, tmp_path):
+    text = yaml.safe_dump(definition_to_dict(load_definition(B2B)), sort_keys=False)
+    good = tmp_path / "sales.yaml"
+    good.write_text(text)
+    bad = tmp_path / "bad.yml"
+    bad.write_text(text.replace("rotting_days", "roting_days"))
+    ok = runner.invoke(main, ["pipeline", "check", str(good)])
+    refused = runner.invoke(main, ["pipeline", "check", str(bad)])
+    line = next(
+        n for n, row in enumerate(bad.read_text().splitlines(), 1) if "roting" in row
+    )
+    assert (ok.exit_code, refused.exit_code) == (0, 1)
+    assert f"{bad}:{line}: stages[0].roting_days: unknown key" in refused.output
+
+
+def test_check_without_pyyaml_names_the_extra(runner, tmp_path, monkeypatch):
+    path = tmp_path / "sales.yaml"
+    path.write_text("name: sales\n")
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    result = runner.invoke(main, ["pipeline", "check", str(path)])
+    assert result.exit_code == 1
+    assert "pip install 'crmkit[yaml]'" in result.output

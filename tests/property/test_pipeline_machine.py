@@ -3,7 +3,9 @@ Random moves on random valid pipelines, checked against a simple model.
 
 History stays contiguous and time-ordered; won deals stay won and lost deals stay
 lost until restored; the weighted forecast is the sum of amount x probability;
-probabilities stay in [0, 1]; every refusal is one the model predicts.
+probabilities stay in [0, 1]; every refusal is one the model predicts; the stage
+history stored through a repository (`store_moves`) reads back as the one kept in
+memory.
 """
 
 import itertools
@@ -30,7 +32,10 @@ from crmkit.pipelines import (
     StageHistory,
     StageOutcome,
     forecast,
+    stage_visits_of,
+    store_moves,
 )
+from crmkit.repositories.memory import MemoryDatabase
 from crmkit.values import Money
 
 REASONS = ("price", "competitor", "timing")
@@ -87,6 +92,7 @@ class PipelineMachine(RuleBasedStateMachine):
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
         self.history = StageHistory()
         self.book = {}
+        self.database = MemoryDatabase()
 
     @initialize(pipeline=pipelines())
     def choose_pipeline(self, pipeline):
@@ -98,6 +104,9 @@ class PipelineMachine(RuleBasedStateMachine):
 
     def keep(self, moved):
         self.history.record(moved.events)
+        with self.database.unit_of_work() as uow:
+            store_moves(uow, [moved])
+            uow.commit()
         self.book[moved.entity.id] = moved.entity
         return moved.entity.id
 
@@ -183,6 +192,14 @@ class PipelineMachine(RuleBasedStateMachine):
             for before, after in itertools.pairwise(visits):
                 assert before.exited_at == after.entered_at
                 assert before.entered_at <= before.exited_at
+
+    @invariant()
+    def stored_history_is_the_same(self):
+        with self.database.unit_of_work(readonly=True) as uow:
+            stored = stage_visits_of(uow, list(self.book))
+            deals = uow.deals.get_many(list(self.book))
+        assert deals == list(self.book.values())
+        assert stored == self.history.visits_of(self.book)
 
     @invariant()
     def closed_deals_match_their_status(self):

@@ -1,6 +1,6 @@
 """Deal pipelines: stages, moves, won and lost, overrides and stage history."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import attrs
@@ -17,9 +17,9 @@ from crmkit.pipelines import (
     ProbabilityOverridden,
     Stage,
     StageHistory,
-    StageVisit,
     StateChanged,
 )
+from crmkit.repositories import StageVisit
 from crmkit.values import Money, Probability
 
 AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -416,3 +416,120 @@ def test_stage_effects_are_raised_as_events():
         ("invoice.due", "won"),
     ]
     assert isinstance(moved.events[-1], DealStatusChanged)
+
+
+def test_plain_moves_equal_fully_checked_ones():
+    """The fast path of move gives the same deal and events as every check does."""
+    pipeline = DealPipeline(
+        "b2b",
+        [
+            Stage("new", 0.1),
+            Stage("demo", 0.4),
+            Stage("won", 1.0, "closed", outcome="won"),
+            Stage("lost", 0.0, "omitted", outcome="lost"),
+        ],
+        lost_reasons=["price"],
+    )
+    actor = new_id(AT)
+    deal = pipeline.open(at=AT, name="Acme").entity
+    lost = pipeline.lose(deal, "price", at=AT).entity
+    for source, to in [
+        ("new", "demo"),
+        ("new", "won"),
+        ("lost", "demo"),
+        ("new", "lost"),
+    ]:
+        start = lost if source == "lost" else deal
+        at = AT + timedelta(hours=1)
+        reason = "price" if to == "lost" else None
+        fast = pipeline.move(start, to, at=at, actor=actor, reason=reason)
+        checked = pipeline._checked_move(start, to, at, actor, frozenset(), reason)
+        assert (source, to) in pipeline._plans
+        assert type(fast.entity) is Deal
+        assert fast == checked
+        assert fast.entity == attrs.evolve(fast.entity)  # every field valid
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            fast.entity.stage = "x"  # type: ignore[misc]
+
+
+def test_a_move_at_another_time_zone_is_the_same_instant():
+    """An aware time outside UTC is checked and stored in UTC, like any move."""
+    pipeline = DealPipeline(
+        "b2b",
+        [Stage("new", 0.1), Stage("won", 1.0, "closed", outcome="won")],
+        lost_mode="status",
+    )
+    deal = pipeline.open(at=AT, name="Acme").entity
+    paris = timezone(timedelta(hours=1))
+    moved = pipeline.move(deal, "won", at=datetime(2026, 1, 5, 11, 0, tzinfo=paris))
+    assert (moved.entity.updated_at, moved.entity.updated_at.tzinfo) == (
+        AT + timedelta(hours=1),
+        UTC,
+    )
+
+
+def _b2b():
+    return DealPipeline(
+        "b2b",
+        [
+            Stage("new", 0.1),
+            Stage("won", 1.0, "closed", outcome="won"),
+            Stage("lost", 0.0, "omitted", outcome="lost"),
+        ],
+    )
+
+
+def test_open_many_opens_what_open_would():
+    """Each row of open_many is the deal and event open makes, ids aside."""
+    pipeline = _b2b()
+    owner = new_id(AT)
+    amounts = [Money(Decimal(10), "EUR"), None]
+    many = pipeline.open_many(
+        at=AT, actor=owner, name=["  Acme  deal ", "Globex"], amount=amounts
+    )
+    one = [
+        pipeline.open(at=AT, actor=owner, name=name, amount=amount)
+        for name, amount in zip(["  Acme  deal ", "Globex"], amounts, strict=True)
+    ]
+    for made, single in zip(many, one, strict=True):
+        assert attrs.evolve(made.entity, id=single.entity.id) == single.entity
+        assert (
+            attrs.evolve(made.events[0], entity_id=single.entity.id) == single.events[0]
+        )
+    assert [m.entity.name for m in many] == ["Acme deal", "Globex"]
+    assert len({m.entity.id for m in many}) == 2
+    assert pipeline.open_many(at=AT, name=[]) == []
+
+
+@pytest.mark.parametrize(
+    ("columns", "paths", "code"),
+    [
+        ({"name": ["Acme", 7]}, ["name[1]"], "type"),
+        ({"name": ["Acme", " "]}, ["name[1]"], "required"),
+        ({"name": ["Acme"], "amount": [1, 2]}, ["amount"], "column.length"),
+        ({"name": "Acme"}, ["name"], "column.type"),
+        ({"name": ["Acme"], "colour": ["red"]}, ["colour"], "unknown_field"),
+        ({"name": ["Acme"], "stage": ["won"]}, ["stage"], "read_only"),
+        ({"amount": [None]}, ["name"], "required"),
+        (
+            {"name": ["A", "B"], "lost_reason": [None, "price"]},
+            ["lost_reason[1]"],
+            "deal.not_lost",
+        ),
+    ],
+)
+def test_open_many_refuses_what_open_refuses(columns, paths, code):
+    """Bad values name their column and row; bad columns name the column."""
+    with pytest.raises(ValidationError) as caught:
+        _b2b().open_many(at=AT, **columns)
+    assert ([e.path for e in caught.value.errors], caught.value.errors[0].code) == (
+        paths,
+        code,
+    )
+
+
+def test_open_many_needs_an_aware_time():
+    """A naive time is refused, as open refuses it."""
+    with pytest.raises(ValidationError) as caught:
+        _b2b().open_many(at=datetime(2026, 1, 5), name=["Acme"])  # noqa: DTZ001 - naive on purpose
+    assert caught.value.errors[0].code == "datetime.naive"

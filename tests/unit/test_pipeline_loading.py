@@ -120,7 +120,7 @@ def test_unreadable_or_unknown_files_are_refused(tmp_path):
         loads_definition("{ oops", format="json", file="x.json")
     assert (error.value.line, error.value.column) == (1, 3)
     with pytest.raises(InvalidDefinition, match="unknown file type"):
-        load_definition(tmp_path / "sales.yaml")
+        load_definition(tmp_path / "sales.xml")
     with pytest.raises(InvalidDefinition, match="unknown format"):
         loads_definition("", format="xml")
     with pytest.raises(InvalidDefinition, match="neither a pipeline"):

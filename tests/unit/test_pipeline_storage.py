@@ -18,6 +18,7 @@ from crmkit.pipelines import (
     convert_stored_lead,
     stage_visits,
     stage_visits_of,
+    store_moves,
 )
 from crmkit.repositories.memory import MemoryDatabase
 from crmkit.repositories.sql import SqlDatabase
@@ -54,26 +55,22 @@ def database(request, tmp_path):
     db.dispose()
 
 
-def store(database, moved, *, actor, new=False):
+def store(database, moved):
     with database.unit_of_work() as uow:
-        if new:
-            uow.deals.add(moved.entity, actor=actor)
-        else:
-            uow.deals.update(moved.entity, actor=actor)
-        for event in moved.events:
-            uow.record(event)
+        store_moves(uow, [moved])
         uow.commit()
     return moved.entity
 
 
 def test_stored_moves_read_back_as_the_same_visits(database):
+    """What store_moves writes reads back as the in-memory StageHistory's stays."""
     pipeline = sales()
     history = StageHistory()
     moved = pipeline.open(
         at=AT, actor=ALICE, name="Acme", amount=Money(Decimal(10), "EUR")
     )
     history.record(moved.events)
-    deal = store(database, moved, actor=ALICE, new=True)
+    deal = store(database, moved)
     for step in (
         lambda d: pipeline.override_probability(d, 0.3, at=hours(1), actor=ALICE),
         lambda d: pipeline.move(d, "demo", at=hours(2), actor=BOB),
@@ -83,31 +80,62 @@ def test_stored_moves_read_back_as_the_same_visits(database):
     ):
         moved = step(deal)
         history.record(moved.events)
-        deal = store(database, moved, actor=moved.events[0].actor)
+        deal = store(database, moved)
     with database.unit_of_work(readonly=True) as uow:
         stored = stage_visits(uow, deal.id)
-    expected = history.visits(deal.id)
-    # Only the creator is unknown to field history (creation is not a change).
-    assert stored[0].entered_by is None
-    assert stored[1:] == expected[1:]
-    assert stored[0] == attrs.evolve(expected[0], entered_by=None)
+        versions = [e.version for e in uow.deals.history(deal.id)]
+    assert stored == history.visits(deal.id)
     assert [v.stage for v in stored] == ["new", "demo", "lost", "demo", "won"]
-    assert stored[0].override == 0.3
+    assert (stored[0].entered_by, stored[0].override, stored[0].override_by) == (
+        ALICE,
+        0.3,
+        ALICE,
+    )
+    assert max(versions) == deal.version
 
 
-def _fields(visit):
-    return {
-        name: getattr(visit, name)
-        for name in visit.__slots__
-        if not name.startswith("_")
-    }
+def test_a_new_stage_probability_does_not_rewrite_stored_history(database):
+    """Stays keep the probability in force when the deal entered the stage."""
+    deal = store(database, sales().open(at=AT, actor=ALICE, name="Acme"))
+    deal = store(database, sales().move(deal, "demo", at=hours(1), actor=BOB))
+    repriced = DealPipeline(
+        "b2b",
+        [
+            attrs.evolve(s, probability=0.7) if s.name == "demo" else s
+            for s in sales().stages
+        ],
+    )
+    deal = store(database, repriced.move(deal, "new", at=hours(2)))
+    deal = store(database, repriced.move(deal, "demo", at=hours(3)))
+    with database.unit_of_work(readonly=True) as uow:
+        stored = stage_visits(uow, deal.id)
+    assert [(v.stage, v.probability) for v in stored] == [
+        ("new", 0.1),
+        ("demo", 0.4),
+        ("new", 0.1),
+        ("demo", 0.7),
+    ]
+
+
+def test_moves_left_uncommitted_store_nothing(database):
+    """The deal, its stays and its events commit together or not at all."""
+    moved = sales().open(at=AT, actor=ALICE, name="Acme")
+    with database.unit_of_work() as uow:
+        store_moves(uow, [moved])
+    with database.unit_of_work(readonly=True) as uow:
+        counts = (
+            uow.deals.count(),
+            uow.stage_history.visits(moved.entity.id),
+            uow.pending_messages(),
+        )
+    assert counts == (0, [], [])
 
 
 def test_status_mode_losses_are_not_overrides(database):
     pipeline = sales(LostMode.STATUS)
-    deal = store(database, pipeline.open(at=AT, name="Globex"), actor=ALICE, new=True)
-    deal = store(database, pipeline.lose(deal, "timing", at=hours(1)), actor=BOB)
-    deal = store(database, pipeline.restore(deal, at=hours(2)), actor=BOB)
+    deal = store(database, pipeline.open(at=AT, name="Globex"))
+    deal = store(database, pipeline.lose(deal, "timing", at=hours(1)))
+    deal = store(database, pipeline.restore(deal, at=hours(2)))
     with database.unit_of_work(readonly=True) as uow:
         (visit,) = stage_visits(uow, deal.id)
     assert (visit.stage, visit.override, visit.exited_at) == ("new", None, None)
@@ -115,14 +143,14 @@ def test_status_mode_losses_are_not_overrides(database):
 
 def test_bulk_reads_every_deal_or_those_asked(database):
     pipeline = sales()
-    deals = []
-    for number in range(3):
-        deal = store(
-            database, pipeline.open(at=AT, name=f"Deal {number}"), actor=ALICE, new=True
-        )
-        deals.append(
-            store(database, pipeline.move(deal, "demo", at=hours(1)), actor=BOB)
-        )
+    opened = [pipeline.open(at=AT, name=f"Deal {number}") for number in range(3)]
+    with database.unit_of_work() as uow:
+        store_moves(uow, opened)
+        uow.commit()
+    deals = [
+        store(database, pipeline.move(m.entity, "demo", at=hours(1), actor=BOB))
+        for m in opened
+    ]
     other = Deal.create(at=AT, name="Other", pipeline="retail", stage="shop")
     with database.unit_of_work() as uow:
         uow.deals.add(other)
@@ -136,7 +164,7 @@ def test_bulk_reads_every_deal_or_those_asked(database):
     assert set(everything) == {d.id for d in deals} | {other.id}
     assert set(ours) == {d.id for d in deals}
     assert [v.stage for v in asked[deals[1].id]] == ["new", "demo"]
-    assert everything[other.id][0].stage == "shop"
+    assert everything[other.id] == ()  # stored without a pipeline: no stays
 
 
 def test_a_stored_lead_converts_by_explicit_ids_in_one_unit_of_work(database):
@@ -172,6 +200,7 @@ def test_a_stored_lead_converts_by_explicit_ids_in_one_unit_of_work(database):
         untouched = uow.activities.get(unrelated.id)
         kept = uow.organizations.get(company.id)
         kinds = {m.event_type for m in uow.pending_messages(limit=100)}
+        stays = uow.stage_history.visits(deal.id)
     assert stored_lead.status == "converted"
     assert (deal.organization_id, deal.contact_ids) == (company.id, (person.id,))
     assert kept.name == "Silva Lda."  # reused, not overwritten
@@ -179,5 +208,6 @@ def test_a_stored_lead_converts_by_explicit_ids_in_one_unit_of_work(database):
     assert untouched.version == 1
     assert LeadConverted.__name__ in kinds
     assert conversion.organization.id == company.id
+    assert [(v.stage, v.entered_by) for v in stays] == [("new", ALICE)]
     with database.unit_of_work() as uow, pytest.raises(TransitionNotAllowed):
         convert_stored_lead(uow, lead.id, at=hours(2))

@@ -87,12 +87,15 @@ def _states_table(definition: Lifecycle) -> Table:
 @reports_errors
 def check(file: Path) -> None:
     """
-    Validate a pipeline or lifecycle definition (TOML or JSON) and print its stages.
+    Validate a pipeline or lifecycle definition (TOML, JSON, YAML) and print its stages.
 
     A mistake is reported with its file, line and path in the definition, and the
-    command exits with status 1.
+    command exits with status 1. YAML needs PyYAML: pip install 'crmkit[yaml]'.
     """
-    definition = load_definition(file)
+    try:
+        definition = load_definition(file)
+    except ImportError as error:  # YAML without PyYAML: say which extra
+        raise click.ClickException(str(error)) from error
     console = Console()
     if isinstance(definition, DealPipeline):
         console.print(_stages_table(definition))

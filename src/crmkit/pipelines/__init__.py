@@ -29,7 +29,7 @@ from crmkit.pipelines._guards import (
     Guard,
     RequiredFields,
 )
-from crmkit.pipelines._history import StageHistory, StageVisit
+from crmkit.pipelines._history import StageHistory
 from crmkit.pipelines._leads import (
     DEFAULT_FIELD_MAP,
     LEAD_LIFECYCLE,
@@ -70,7 +70,7 @@ from crmkit.pipelines._stored import (
     convert_stored_lead,
     stage_visits,
     stage_visits_of,
-    visits_from_field_history,
+    store_moves,
 )
 
 __all__ = [
@@ -104,7 +104,6 @@ __all__ = [
     "StageHistory",
     "StageOutcome",
     "StageTimes",
-    "StageVisit",
     "State",
     "StateChanged",
     "Step",
@@ -129,9 +128,9 @@ __all__ = [
     "stage_conversion",
     "stage_visits",
     "stage_visits_of",
+    "store_moves",
     "time_in_stage",
     "update_lead",
-    "visits_from_field_history",
     "win_rate",
 ]
 

@@ -9,9 +9,9 @@ beside the stage (``lost_mode="status"``, as Odoo does).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from datetime import datetime, timedelta
-from typing import Any, Final
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -21,8 +21,9 @@ from crmkit.errors import (
     TransitionNotAllowed,
     ValidationError,
 )
-from crmkit.ids import UserId
+from crmkit.ids import UserId, new_id
 from crmkit.model import Deal, DealStatus, ForecastCategory
+from crmkit.model._fields import field_errors
 from crmkit.pipelines._engine import (
     Moved,
     StateChanged,
@@ -32,6 +33,7 @@ from crmkit.pipelines._engine import (
     find_allowed,
     refuse,
     trusted_copier,
+    trusted_maker,
     utc,
 )
 from crmkit.pipelines._lifecycle import Lifecycle
@@ -60,6 +62,17 @@ def _items(value: Any) -> tuple[Any, ...]:
 
 def _lost_mode(value: Any) -> LostMode:
     return choice_of(LostMode, "lost_mode", value)
+
+
+class _Plan(NamedTuple):
+    """What a plain move sets: see `DealPipeline._plain_moves`."""
+
+    stage: str
+    probability: Probability
+    forecast_category: ForecastCategory
+    status: DealStatus
+    snapshot: float
+    lost: bool
 
 
 @attrs.frozen(kw_only=True)
@@ -123,6 +136,12 @@ class DealPipeline:
     _probabilities: Mapping[str, Probability] = attrs.field(
         init=False, repr=False, eq=False, alias="_probabilities"
     )
+    _plans: Mapping[tuple[str, str], _Plan] = attrs.field(
+        init=False, repr=False, eq=False, alias="_plans"
+    )
+    _template: Deal = attrs.field(init=False, repr=False, eq=False, alias="_template")
+    _won: Stage = attrs.field(init=False, repr=False, eq=False, alias="_won")
+    _lost: Stage | None = attrs.field(init=False, repr=False, eq=False, alias="_lost")
 
     def __attrs_post_init__(self) -> None:
         check_stages(self)
@@ -140,6 +159,45 @@ class DealPipeline:
                 error.path.replace("states", "stages", 1), error.reason
             ) from None
         object.__setattr__(self, "lifecycle", lifecycle)
+        object.__setattr__(self, "_plans", self._plain_moves())
+        first = self.stages[0]
+        template = Deal.create(
+            at=_EPOCH,
+            name=self.name,
+            pipeline=self.name,
+            stage=first.name,
+            probability=self._probabilities[first.name],
+            forecast_category=first.forecast_category,
+        )
+        object.__setattr__(self, "_template", template)
+        outcomes = {stage.outcome: stage for stage in reversed(self.stages)}
+        object.__setattr__(self, "_won", outcomes[StageOutcome.WON])
+        object.__setattr__(self, "_lost", outcomes.get(StageOutcome.LOST))
+
+    def _plain_moves(self) -> dict[tuple[str, str], _Plan]:
+        """
+        The moves that need no check beyond being allowed, ready to apply.
+
+        A move is plain when its transition has no guard and neither stage raises
+        effects; `move` applies those at once (a lost one when its reason is, as
+        given, one of the list), and goes through every check for the others.
+        """
+        plans = {}
+        for transition in self.lifecycle.transitions:
+            target = self._by_name[transition.target]
+            if transition.guards:
+                continue
+            for source in transition.sources:
+                if self.lifecycle.quiet(source, target.name):
+                    plans[source, transition.name] = _Plan(
+                        target.name,
+                        self._probabilities[target.name],
+                        target.forecast_category,
+                        _STATUS[target.outcome],
+                        target.probability,
+                        target.outcome is StageOutcome.LOST,
+                    )
+        return plans
 
     @property
     def first_stage(self) -> Stage:
@@ -149,12 +207,12 @@ class DealPipeline:
     @property
     def won_stage(self) -> Stage:
         """The first won stage."""
-        return next(s for s in self.stages if s.outcome is StageOutcome.WON)
+        return self._won
 
     @property
     def lost_stage(self) -> Stage | None:
         """The lost stage (`None` when lost is a status)."""
-        return next((s for s in self.stages if s.outcome is StageOutcome.LOST), None)
+        return self._lost
 
     @property
     def open_stages(self) -> tuple[Stage, ...]:
@@ -196,28 +254,119 @@ class DealPipeline:
                 FieldError(name, fields[name], "read_only", "is set by the pipeline")
                 for name in managed
             )
-        first = self.first_stage
-        deal = Deal.create(
-            at=at,
-            pipeline=self.name,
-            stage=first.name,
-            probability=self._probabilities[first.name],
-            forecast_category=first.forecast_category,
-            **fields,
+        first = self.stages[0]
+        if fields.keys() <= _OPENABLE and _REQUIRED <= fields.keys():
+            deal = self._new_deal(at, fields)
+        else:  # Deal.create names every unknown, read-only or missing field
+            deal = Deal.create(
+                at=at,
+                pipeline=self.name,
+                stage=first.name,
+                probability=self._probabilities[first.name],
+                forecast_category=first.forecast_category,
+                **fields,
+            )
+        event = _MAKE_STATE_CHANGED(
+            Deal.entity_type,
+            deal.id,
+            self.name,
+            "open",
+            None,
+            first.name,
+            deal.version,
+            deal.created_at,
+            actor,
+            first.probability,
         )
-        event = StateChanged(
-            entity_type=deal.entity_type,
-            entity_id=deal.id,
-            lifecycle=self.name,
-            transition="open",
-            source=None,
-            target=first.name,
-            version=deal.version,
-            at=deal.created_at,
-            actor=actor,
-            probability=first.probability,
+        return _new_moved(deal, (event,))
+
+    def open_many(
+        self,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+        **columns: Sequence[Any],
+    ) -> list[Moved[Deal]]:
+        """
+        Create many deals at once, from columns: one value per deal for each field.
+
+        ``open_many(at=..., name=names, amount=amounts)`` does what `open` does for
+        each row, with the same checks: each column's values are converted and
+        checked (once per distinct value object), then each deal's cross-field
+        rules. Columns are lists, tuples, arrays or any other sequences of one
+        length; the paths of errors name the column and row (``name[3]``).
+
+        Raises:
+            ValidationError: Every bad value, a column of another length, a field
+                that is unknown or set by the pipeline, or a naive ``at``.
+        """
+        at = utc(at)
+        lengths = {
+            name: _column_length(name, column) for name, column in columns.items()
+        }
+        if not columns.keys() <= _OPENABLE or not _REQUIRED <= columns.keys():
+            # One deal's errors name every unknown, read-only or missing field.
+            self.open(at=at, actor=actor, **dict.fromkeys(columns))
+        sizes = set(lengths.values())
+        if len(sizes) > 1:
+            raise ValidationError(
+                FieldError(
+                    name, size, "column.length", f"has {size} values, not {min(sizes)}"
+                )
+                for name, size in lengths.items()
+                if size != min(sizes)
+            )
+        values = [_checked_column(name, column) for name, column in columns.items()]
+        copy = trusted_copier(Deal, (*_STAMPS, *columns))
+        first = self.stages[0]
+        template = self._template
+        opened = []
+        errors: list[FieldError] = []
+        for row, row_values in enumerate(zip(*values, strict=True)):
+            deal: Deal = copy(template, new_id(at), at, at, *row_values)
+            broken = list(deal._invariants())  # noqa: SLF001 - Deal's own cross-field rules
+            if broken:
+                errors += (attrs.evolve(e, path=f"{e.path}[{row}]") for e in broken)
+                continue
+            event = _MAKE_STATE_CHANGED(
+                Deal.entity_type,
+                deal.id,
+                self.name,
+                "open",
+                None,
+                first.name,
+                1,
+                at,
+                actor,
+                first.probability,
+            )
+            opened.append(_new_moved(deal, (event,)))
+        if errors:
+            raise ValidationError(errors)
+        return opened
+
+    def _new_deal(self, at: datetime, fields: Mapping[str, Any]) -> Deal:
+        """
+        What `Deal.create` does, from this pipeline's template of a new deal.
+
+        The template holds the pipeline's fields and every default, converted and
+        checked once; each given field goes through its converter, then the
+        deal's own checks run (`Checked.__attrs_post_init__`), as in ``Deal()``.
+        """
+        at = utc(at)
+        copy = trusted_copier(Deal, (*_STAMPS, *fields))
+        deal: Deal = copy(
+            self._template,
+            new_id(at),
+            at,
+            at,
+            *(
+                value if name not in _CONVERTERS else _CONVERTERS[name](value)
+                for name, value in fields.items()
+            ),
         )
-        return Moved(deal, (event,))
+        deal.__attrs_post_init__()
+        return deal
 
     def move(
         self,
@@ -240,6 +389,58 @@ class DealPipeline:
                 failed requirement, or a lost stage without a valid reason.
             ValidationError: ``at`` is naive or before the deal's last update.
         """
+        plan = self._plans.get((deal.stage, to))
+        if (
+            plan is None
+            or (reason is not None) is not plan.lost
+            or (plan.lost and reason not in self.lost_reasons)
+            or at.__class__ is not datetime
+            or at.tzinfo is not UTC
+            or deal.__class__ is not Deal
+            or deal.pipeline != self.name
+            or at < deal.updated_at
+            or (deal.status is not _OPEN and self._lost is None)
+        ):
+            return self._checked_move(deal, to, at, actor, approvals, reason)
+        # A plain move (see _plain_moves) whose every check has just passed.
+        target, probability, category, status, snapshot, _ = plan
+        moved: Deal = _COPY_MOVE(
+            deal,
+            target,
+            probability,
+            category,
+            status,
+            None if status is _OPEN else at,
+            reason,
+            deal.version + 1,
+            at,
+        )
+        changed = _MAKE_STATE_CHANGED(
+            Deal.entity_type,
+            deal.id,
+            self.name,
+            target,
+            deal.stage,
+            target,
+            moved.version,
+            at,
+            actor,
+            snapshot,
+        )
+        if status is deal.status:
+            return _new_moved(moved, (changed,))
+        return _new_moved(moved, (changed, self._status_event(deal, moved, at, actor)))
+
+    def _checked_move(  # noqa: PLR0917 - move's own arguments
+        self,
+        deal: Deal,
+        to: str,
+        at: datetime,
+        actor: UserId | None,
+        approvals: Collection[str],
+        reason: str | None,
+    ) -> Moved[Deal]:
+        """Check everything about a move, then apply it."""
         at = utc(at)
         self._check_deal(deal, to)
         check_order(deal, at)
@@ -507,6 +708,18 @@ class DealPipeline:
 _MANAGED: Final = frozenset(
     {"pipeline", "stage", "probability", "forecast_category", "status"}
 )
+_OPEN: Final = DealStatus.OPEN  # enum members cost a lookup each time on 3.11
+_STAMPS: Final = ("id", "created_at", "updated_at")
+_OPENABLE: Final = frozenset(attrs.fields_dict(Deal)) - _MANAGED - {*_STAMPS, "version"}
+_REQUIRED: Final = frozenset(
+    f.name
+    for f in attrs.fields(Deal)
+    if f.default is attrs.NOTHING and f.name not in _MANAGED | {*_STAMPS}
+)
+_CONVERTERS: Final[Mapping[str, Any]] = {
+    f.name: f.converter for f in attrs.fields(Deal) if f.converter is not None
+}
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MOVE_FIELDS: Final = (
     "stage",
     "probability",
@@ -518,6 +731,50 @@ _MOVE_FIELDS: Final = (
     "updated_at",
 )
 _COPY_MOVE: Final = trusted_copier(Deal, _MOVE_FIELDS)
+_MAKE_STATE_CHANGED: Final = trusted_maker(StateChanged)
+
+
+def _column_length(name: str, column: Any) -> int:
+    if isinstance(column, str | bytes) or not hasattr(column, "__len__"):
+        raise ValidationError.single(
+            name,
+            column,
+            "column.type",
+            "expected a sequence of one value per deal (a list, tuple or array)",
+        )
+    return len(column)
+
+
+def _checked_column(name: str, column: Sequence[Any]) -> list[Any]:
+    """
+    A column's values converted, each distinct value object checked once.
+
+    Raises:
+        ValidationError: Every bad value, its path naming the row (``name[3]``).
+    """
+    convert = _CONVERTERS.get(name)
+    done: dict[int, Any] = {}
+    converted = []
+    errors: list[FieldError] = []
+    for row, value in enumerate(column):
+        key = id(value)
+        if key not in done:
+            problems = field_errors(Deal, name, value)
+            if problems:
+                errors += (attrs.evolve(e, path=f"{name}[{row}]") for e in problems)
+                continue
+            done[key] = value if convert is None else convert(value)
+        converted.append(done[key])
+    if errors:
+        raise ValidationError(errors)
+    return converted
+
+
+def _new_moved(deal: Deal, events: tuple[Any, ...]) -> Moved[Deal]:
+    """``Moved(deal, events)`` without the named tuple's Python-level ``__new__``."""
+    return tuple.__new__(Moved, (deal, events))
+
+
 _STATUS: Final = {
     StageOutcome.OPEN: DealStatus.OPEN,
     StageOutcome.WON: DealStatus.WON,

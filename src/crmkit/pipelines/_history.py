@@ -2,13 +2,12 @@
 Stage history: when each deal entered and left each stage, who moved it, at what odds.
 
 `StageHistory` is an append-only log fed with the events pipelines return. It keeps
-its entries in typed arrays (27 bytes a move, whatever the number of deals),
+its entries in typed arrays (20 bytes a move, whatever the number of deals),
 and rebuilds `StageVisit` values on demand, per deal or in bulk.
 """
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,44 +19,14 @@ import attrs
 from crmkit.ids import UserId
 from crmkit.pipelines._deals import ProbabilityOverridden
 from crmkit.pipelines._engine import StateChanged
+from crmkit.repositories import StageVisit
 
-__all__ = ["StageHistory", "StageVisit"]
+__all__ = ["StageHistory"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ENTER: Final = 0
 _OVERRIDE: Final = 1
 _NONE: Final = -1
-
-
-@attrs.frozen(kw_only=True)
-class StageVisit:
-    """
-    One stay of a deal in one stage.
-
-    Attributes:
-        probability: The stage's probability when the deal entered it: a snapshot
-            that later changes to the stage definition do not rewrite.
-        override: The owner's probability, if one was set during the stay.
-        override_by: Who set it.
-
-    .. versionadded:: 0.1
-    """
-
-    deal_id: UUID
-    pipeline: str
-    stage: str
-    entered_at: datetime
-    entered_by: UserId | None
-    exited_at: datetime | None = None
-    exited_by: UserId | None = None
-    probability: float | None = None
-    override: float | None = None
-    override_by: UserId | None = None
-
-    @property
-    def duration(self) -> timedelta | None:
-        """How long the stay lasted; `None` while the deal is still there."""
-        return None if self.exited_at is None else self.exited_at - self.entered_at
 
 
 def _micros(at: datetime) -> int:
@@ -79,87 +48,60 @@ class StageHistory:
 
     def __init__(self) -> None:
         """Start an empty history."""
-        self._kind = array("b")
-        self._stage = array("h")
+        # One row an entry: what happened (interned), when, by whom, and the row
+        # of the deal's previous entry, so each deal's entries chain backwards.
+        self._code = array("i")
         self._micros = array("q")
         self._actor = array("i")
-        self._probability = array("d")
         self._previous = array("i")
         self._last = array("i")
         self._deal_ids: list[UUID] = []
         self._deal_rows: dict[int, int] = {}
-        self._moment: tuple[datetime | None, int] = (None, 0)
-        self._stages: list[tuple[str, str]] = []
-        self._stage_codes: dict[tuple[str, str], int] = {}
+        self._moment: datetime | None = None
+        self._moment_micros = 0
+        self._keys: list[tuple[int, str, str, float | None]] = []
+        self._key_codes: dict[tuple[int, str, str, float | None], int] = {}
         self._actors: list[UserId] = []
         self._actor_codes: dict[UserId, int] = {}
 
     def __len__(self) -> int:
         """The number of entries (stage entries and overrides)."""
-        return len(self._kind)
+        return len(self._code)
 
     def record(self, events: Iterable[object]) -> None:
         """Append the stage moves and probability overrides among ``events``."""
         for event in events:
-            if type(event) is StateChanged:
-                self._append(
-                    _ENTER,
-                    event.entity_id,
-                    event.lifecycle,
-                    event.target,
-                    event.at,
-                    event.actor,
-                    event.probability,
-                )
-            elif type(event) is ProbabilityOverridden:
-                self._append(
-                    _OVERRIDE,
-                    event.entity_id,
-                    event.pipeline,
-                    event.stage,
-                    event.at,
-                    event.actor,
-                    event.new,
-                )
-
-    def _append(  # noqa: PLR0917 - one column each, private
-        self,
-        kind: int,
-        deal_id: UUID,
-        pipeline: str,
-        stage: str,
-        at: datetime,
-        actor: UserId | None,
-        probability: float | None,
-    ) -> None:
-        row = self._deal_rows.get(deal_id.int)
-        if row is None:
-            row = self._deal_rows[deal_id.int] = len(self._deal_ids)
-            self._deal_ids.append(deal_id)
-            self._last.append(_NONE)
-        key = (pipeline, stage)
-        code = self._stage_codes.get(key)
-        if code is None:
-            code = self._stage_codes[key] = len(self._stages)
-            self._stages.append(key)
-        if actor is None:
-            who = _NONE
-        else:
-            who = self._actor_codes.get(actor, _NONE)
-            if who == _NONE:
+            kind = type(event)
+            if kind is StateChanged:
+                key = (_ENTER, event.lifecycle, event.target, event.probability)  # type: ignore[attr-defined]
+            elif kind is ProbabilityOverridden:
+                key = (_OVERRIDE, event.pipeline, event.stage, event.new)  # type: ignore[attr-defined]
+            else:
+                continue
+            code = self._key_codes.get(key)
+            if code is None:
+                code = self._key_codes[key] = len(self._keys)
+                self._keys.append(key)
+            deal_id: UUID = event.entity_id  # type: ignore[attr-defined]
+            row = self._deal_rows.get(deal_id.int)
+            if row is None:
+                row = self._deal_rows[deal_id.int] = len(self._deal_ids)
+                self._deal_ids.append(deal_id)
+                self._last.append(_NONE)
+            actor: UserId | None = event.actor  # type: ignore[attr-defined]
+            who = _NONE if actor is None else self._actor_codes.get(actor, _NONE)
+            if who == _NONE and actor is not None:
                 who = self._actor_codes[actor] = len(self._actors)
                 self._actors.append(actor)
-        self._previous.append(self._last[row])
-        self._last[row] = len(self._kind)
-        moment, micros = self._moment
-        if at is not moment:
-            micros = _micros(at)
-            self._moment = (at, micros)
-        self._kind.append(kind)
-        self._stage.append(code)
-        self._micros.append(micros)
-        self._actor.append(who)
-        self._probability.append(math.nan if probability is None else probability)
+            at: datetime = event.at  # type: ignore[attr-defined]
+            if at is not self._moment:
+                self._moment = at
+                self._moment_micros = _micros(at)
+            self._previous.append(self._last[row])
+            self._last[row] = len(self._code)
+            self._code.append(code)
+            self._micros.append(self._moment_micros)
+            self._actor.append(who)
 
     def deal_ids(self) -> list[UUID]:
         """Every deal with at least one entry, in order of first appearance."""
@@ -181,7 +123,7 @@ class StageHistory:
     def entered_at(self, deal_id: UUID) -> datetime | None:
         """When the deal entered its current stage (`None` if it has no history)."""
         index = self._last_index(deal_id)
-        while index != _NONE and self._kind[index] != _ENTER:
+        while index != _NONE and self._keys[self._code[index]][0] != _ENTER:
             index = self._previous[index]
         return None if index == _NONE else _time(self._micros[index])
 
@@ -197,8 +139,8 @@ class StageHistory:
         for index in indexes:
             at = _time(self._micros[index])
             actor = self._actor_of(self._actor[index])
-            probability = self._probability[index]
-            if self._kind[index] == _OVERRIDE:
+            kind, pipeline, stage, probability = self._keys[self._code[index]]
+            if kind == _OVERRIDE:
                 if current is not None:
                     current = attrs.evolve(
                         current, override=probability, override_by=actor
@@ -206,14 +148,13 @@ class StageHistory:
                 continue
             if current is not None:
                 yield attrs.evolve(current, exited_at=at, exited_by=actor)
-            pipeline, stage = self._stages[self._stage[index]]
             current = StageVisit(
                 deal_id=deal_id,
                 pipeline=pipeline,
                 stage=stage,
                 entered_at=at,
                 entered_by=actor,
-                probability=None if math.isnan(probability) else probability,
+                probability=probability,
             )
         if current is not None:
             yield current

@@ -1,5 +1,5 @@
 """
-Pipeline and lifecycle definitions as plain data, TOML or JSON files.
+Pipeline and lifecycle definitions as plain data, TOML, JSON or YAML files.
 
 Reading is strict: an unknown key (a typo), a missing one or a value of the wrong
 type raises `InvalidDefinition` naming its path, and, for a file, its line.
@@ -21,6 +21,7 @@ from crmkit.pipelines._deals import DealPipeline
 from crmkit.pipelines._guards import guard_from_dict, guard_to_dict
 from crmkit.pipelines._lifecycle import Lifecycle, State, Transition
 from crmkit.pipelines._stages import Stage
+from crmkit.pipelines._yaml import parse_yaml
 
 __all__ = [
     "definition_from_dict",
@@ -33,6 +34,7 @@ _T = TypeVar("_T")
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined] # public, untyped
 Definition = DealPipeline | Lifecycle
 _GUARDS: Final = "guards"
+_YAML: Final = frozenset({"yaml", "yml"})
 _NESTED: Final[Mapping[type, Mapping[str, type]]] = {
     DealPipeline: {"stages": Stage},
     Lifecycle: {"states": State, "transitions": Transition},
@@ -164,11 +166,14 @@ def definition_to_dict(definition: Definition) -> dict[str, Any]:
 
 def loads_definition(text: str, *, format: str, file: str = "<text>") -> Definition:  # noqa: A002 - the file format
     """
-    Read a definition from TOML or JSON text.
+    Read a definition from TOML, JSON or YAML text.
+
+    YAML (``format="yaml"``) needs PyYAML: ``pip install 'crmkit[yaml]'``.
 
     Raises:
         InvalidDefinition: Unreadable text or a bad definition, with the file,
             line and column of the problem.
+        ImportError: YAML without PyYAML installed.
     """
     if format == "toml":
         try:
@@ -192,8 +197,13 @@ def loads_definition(text: str, *, format: str, file: str = "<text>") -> Definit
             ) from None
         offsets = _json_offsets(text)
         locate = lambda path: _json_line(text, offsets, path)  # noqa: E731 - small closure
+    elif format in _YAML:
+        data, yaml_lines = parse_yaml(text, file)
+        locate = lambda path: _located(yaml_lines, path)  # noqa: E731 - small closure
     else:
-        raise InvalidDefinition("format", f"unknown format {format!r} (toml or json)")
+        raise InvalidDefinition(
+            "format", f"unknown format {format!r} (toml, json or yaml)"
+        )
     try:
         return definition_from_dict(data)
     except InvalidDefinition as error:
@@ -204,17 +214,20 @@ def loads_definition(text: str, *, format: str, file: str = "<text>") -> Definit
 
 def load_definition(path: str | Path) -> Definition:
     """
-    Read a definition from a ``.toml`` or ``.json`` file.
+    Read a definition from a ``.toml``, ``.json``, ``.yaml`` or ``.yml`` file.
 
     Raises:
         InvalidDefinition: An unknown suffix, or a bad definition with its line.
+        ImportError: A YAML file without PyYAML installed.
         OSError: The file cannot be read.
     """
     path = Path(path)
     suffix = path.suffix.lower().lstrip(".")
-    if suffix not in {"toml", "json"}:
+    if suffix not in {"toml", "json", *_YAML}:
         raise InvalidDefinition(
-            "", f"unknown file type {path.suffix!r} (.toml or .json)", file=str(path)
+            "",
+            f"unknown file type {path.suffix!r} (.toml, .json, .yaml or .yml)",
+            file=str(path),
         )
     return loads_definition(
         path.read_text(encoding="utf-8"), format=suffix, file=str(path)
@@ -318,6 +331,11 @@ def _json_offsets(text: str) -> dict[str, int]:
 
     value(0, "")
     return offsets
+
+
+def _located(lines: Mapping[str, int], path: str) -> int | None:
+    """The line of ``path``, or of its nearest parent that has one."""
+    return next((lines[p] for p in _prefixes(path) if p in lines), None)
 
 
 def _json_line(text: str, offsets: Mapping[str, int], path: str) -> int | None:

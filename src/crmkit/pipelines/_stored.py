@@ -1,141 +1,97 @@
 """
-Pipelines meet storage: stage history, and lead conversion by explicit ids.
+Pipelines meet storage: deals stored with their moves, and lead conversion by ids.
 
-Stage history is read back per deal or in bulk; a stored lead is converted in one
-unit of work.
-
-Every repository already records each field change of a stored deal (stage,
-probability, status) with its version, actor and time: that field history is the
-durable stage history, so no second table duplicates it. These functions rebuild
-`StageVisit` values from it; a deal's first stay starts at its creation (its
-creator is not in the field history, so that stay's ``entered_by`` is `None`). A
-`HistoryPolicy` that limits the deal fields it tracks must keep ``pipeline``,
-``stage``, ``probability`` and ``status``.
+`store_moves` writes what a pipeline returned in one unit of work: the deal, its
+stage history (`crmkit.repositories.StageHistoryRepository`: one row a stay, with
+its entry and exit time and actor, and the probability in force at entry) and its
+events, so the caller's commit stores all three or none. `stage_visits` and
+`stage_visits_of` read the history back, per deal or in bulk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from itertools import groupby
 from typing import Any
 from uuid import UUID
 
 from crmkit.ids import UserId
 from crmkit.model import Deal
-from crmkit.pipelines._deals import DealPipeline
-from crmkit.pipelines._history import StageVisit
+from crmkit.pipelines._deals import DealPipeline, ProbabilityOverridden
+from crmkit.pipelines._engine import Moved, StateChanged
 from crmkit.pipelines._leads import (
     DEFAULT_FIELD_MAP,
     Conversion,
     FieldMap,
     convert_lead,
 )
-from crmkit.repositories import FieldHistoryEntry, UnitOfWork
+from crmkit.repositories import StageEntry, StageVisit, UnitOfWork
 
 __all__ = [
     "convert_stored_lead",
     "stage_visits",
     "stage_visits_of",
-    "visits_from_field_history",
+    "store_moves",
 ]
 
-_TRACKED = ("pipeline", "stage", "probability", "status")
 
-
-def _initial(deal: Deal, entries: Sequence[FieldHistoryEntry]) -> dict[str, Any]:
-    """The tracked fields as they were at version 1."""
-    current = {
-        "pipeline": deal.pipeline,
-        "stage": deal.stage,
-        "probability": None if deal.probability is None else deal.probability.value,
-        "status": str(deal.status),
-    }
-    for name in _TRACKED:
-        first = next((e for e in entries if e.field == name), None)
-        if first is not None:
-            current[name] = first.old
-    return current
-
-
-def visits_from_field_history(
-    deal: Deal, entries: Iterable[FieldHistoryEntry]
-) -> tuple[StageVisit, ...]:
-    """
-    Rebuild a deal's stays from its field history (oldest entry first).
-
-    A version that changes the stage (or pipeline) ends one stay and starts the
-    next, at that version's probability; a version that changes only the
-    probability, without a status change, is an owner's override.
-    """
-    ordered = sorted(
-        (e for e in entries if e.entity_id == deal.id and e.field in _TRACKED),
-        key=lambda e: e.version,
-    )
-    values = _initial(deal, ordered)
-    visits = list(_visits(deal, values, ordered))
-    return tuple(visits)
-
-
-def _visits(
-    deal: Deal, values: dict[str, Any], entries: Sequence[FieldHistoryEntry]
-) -> Iterator[StageVisit]:
-    visit = StageVisit(
-        deal_id=deal.id,
-        pipeline=values["pipeline"],
-        stage=values["stage"],
-        entered_at=deal.created_at,
-        entered_by=None,
-        probability=values["probability"],
-    )
-    for _, group in groupby(entries, key=lambda e: e.version):
-        changes = {entry.field: entry for entry in group}
-        first = next(iter(changes.values()))
-        for name, entry in changes.items():
-            values[name] = entry.new
-        if "stage" in changes or "pipeline" in changes:
-            yield _ended(visit, first)
-            visit = StageVisit(
-                deal_id=deal.id,
-                pipeline=values["pipeline"],
-                stage=values["stage"],
-                entered_at=first.at,
-                entered_by=first.actor,
-                probability=values["probability"],
+def _write_history(uow: UnitOfWork, events: Iterable[Any]) -> None:
+    """Write the stage entries and overrides among ``events``, in order."""
+    entries: list[StageEntry] = []
+    for event in events:
+        kind = type(event)
+        if kind is StateChanged and event.entity_type == Deal.entity_type:
+            entries.append(
+                StageEntry(
+                    deal_id=event.entity_id,
+                    pipeline=event.lifecycle,
+                    stage=event.target,
+                    at=event.at,
+                    actor=event.actor,
+                    probability=event.probability,
+                )
             )
-        elif "probability" in changes and "status" not in changes:
-            visit = _overridden(visit, first, values["probability"])
-    yield visit
+        elif kind is ProbabilityOverridden:
+            uow.stage_history.enter(entries)
+            entries = []
+            uow.stage_history.override(
+                event.entity_id, event.new, at=event.at, actor=event.actor
+            )
+    uow.stage_history.enter(entries)
 
 
-def _ended(visit: StageVisit, entry: FieldHistoryEntry) -> StageVisit:
-    return StageVisit(
-        deal_id=visit.deal_id,
-        pipeline=visit.pipeline,
-        stage=visit.stage,
-        entered_at=visit.entered_at,
-        entered_by=visit.entered_by,
-        exited_at=entry.at,
-        exited_by=entry.actor,
-        probability=visit.probability,
-        override=visit.override,
-        override_by=visit.override_by,
+def store_moves(uow: UnitOfWork, moves: Iterable[Moved[Deal]]) -> None:
+    """
+    Store deals as pipelines returned them, inside ``uow``.
+
+    A deal at version 1 (from `DealPipeline.open`) is added, any other updated;
+    its stage entries and overrides go to ``uow.stage_history`` and its events to
+    the outbox. Nothing is stored until the caller commits ``uow``, and then all is.
+
+    Raises:
+        ConcurrencyError: A deal was changed by someone else since it was read.
+        AlreadyExists: A new deal's id is taken.
+    """
+    batch = list(moves)
+    new: dict[UserId | None, list[Deal]] = {}
+    for moved in batch:
+        if moved.entity.version == 1:
+            new.setdefault(_actor(moved), []).append(moved.entity)
+    for actor, deals in new.items():
+        uow.deals.add_many(deals, actor=actor)
+    for moved in batch:
+        if moved.entity.version != 1:
+            uow.deals.update(moved.entity, actor=_actor(moved))
+    events = [event for moved in batch for event in moved.events]
+    _write_history(uow, events)
+    uow.record_many(events)
+
+
+def _actor(moved: Moved[Deal]) -> UserId | None:
+    actor: UserId | None = next(
+        (e.actor for e in moved.events if getattr(e, "actor", None) is not None), None
     )
-
-
-def _overridden(
-    visit: StageVisit, entry: FieldHistoryEntry, probability: float | None
-) -> StageVisit:
-    return StageVisit(
-        deal_id=visit.deal_id,
-        pipeline=visit.pipeline,
-        stage=visit.stage,
-        entered_at=visit.entered_at,
-        entered_by=visit.entered_by,
-        probability=visit.probability,
-        override=probability,
-        override_by=entry.actor,
-    )
+    return actor
 
 
 def stage_visits(uow: UnitOfWork, deal_id: UUID) -> tuple[StageVisit, ...]:
@@ -145,8 +101,8 @@ def stage_visits(uow: UnitOfWork, deal_id: UUID) -> tuple[StageVisit, ...]:
     Raises:
         NotFound: No such deal.
     """
-    deal = uow.deals.get(deal_id, include_archived=True)
-    return visits_from_field_history(deal, uow.deals.history(deal_id))
+    uow.deals.get(deal_id, include_archived=True)
+    return tuple(uow.stage_history.visits(deal_id))
 
 
 def stage_visits_of(
@@ -159,22 +115,21 @@ def stage_visits_of(
     """
     The stays of many stored deals: those given, or every deal (of ``pipeline``).
 
+    Deals are read ``size`` at a time, and each batch's stays in bulk.
+
     Raises:
         NotFound: A given id that is not a stored deal.
     """
     if deal_ids is not None:
-        deals: Iterable[Deal] = uow.deals.get_many(deal_ids)
+        batches: Iterable[list[Deal]] = [uow.deals.get_many(deal_ids)]
     else:
         where = None if pipeline is None else {"pipeline": pipeline}
-        deals = (
-            deal
-            for batch in uow.deals.batches(size=size, where=where)
-            for deal in batch
-        )
-    return {
-        deal.id: visits_from_field_history(deal, uow.deals.history(deal.id))
-        for deal in deals
-    }
+        batches = uow.deals.batches(size=size, where=where)
+    found: dict[UUID, tuple[StageVisit, ...]] = {}
+    for batch in batches:
+        stays = uow.stage_history.visits_of(deal.id for deal in batch)
+        found.update((deal_id, tuple(visits)) for deal_id, visits in stays.items())
+    return found
 
 
 def convert_stored_lead(
@@ -226,6 +181,6 @@ def convert_stored_lead(
         uow.repository(type(entity)).add(entity, actor=actor)
     for entity in conversion.changed:
         uow.repository(type(entity)).update(entity, actor=actor)
-    for event in conversion.events:
-        uow.record(event)
+    _write_history(uow, conversion.events)
+    uow.record_many(conversion.events)
     return conversion

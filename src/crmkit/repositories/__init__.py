@@ -21,6 +21,9 @@ from crmkit.repositories._ports import (
     FieldHistoryEntry,
     OutboxMessage,
     Repository,
+    StageEntry,
+    StageHistoryRepository,
+    StageVisit,
     UnitOfWork,
 )
 from crmkit.repositories._query import (
@@ -50,6 +53,9 @@ __all__ = [
     "Page",
     "RecordChange",
     "Repository",
+    "StageEntry",
+    "StageHistoryRepository",
+    "StageVisit",
     "UnitOfWork",
     "eq",
     "gt",

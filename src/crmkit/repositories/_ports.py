@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 from uuid import UUID
@@ -35,6 +35,9 @@ __all__ = [
     "FieldHistoryEntry",
     "OutboxMessage",
     "Repository",
+    "StageEntry",
+    "StageHistoryRepository",
+    "StageVisit",
     "UnitOfWork",
 ]
 
@@ -78,6 +81,104 @@ class OutboxMessage:
     entity_id: UUID | None
     at: datetime
     payload: Mapping[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class StageVisit:
+    """
+    One stay of a deal in one stage of a pipeline.
+
+    Attributes:
+        probability: The stage's win probability when the deal entered it: a
+            snapshot that later changes to the stage definition do not rewrite.
+        exited_at: When the deal left the stage; `None` while it is there.
+        override: The owner's probability, if one was set during the stay.
+        override_by: Who set it.
+
+    .. versionadded:: 0.1
+    """
+
+    deal_id: UUID
+    pipeline: str
+    stage: str
+    entered_at: datetime
+    entered_by: UserId | None
+    exited_at: datetime | None = None
+    exited_by: UserId | None = None
+    probability: float | None = None
+    override: float | None = None
+    override_by: UserId | None = None
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long the stay lasted; `None` while the deal is still there."""
+        return None if self.exited_at is None else self.exited_at - self.entered_at
+
+
+@attrs.frozen(kw_only=True)
+class StageEntry:
+    """
+    A deal entering a stage: what `StageHistoryRepository.enter` stores.
+
+    .. versionadded:: 0.1
+    """
+
+    deal_id: UUID
+    pipeline: str
+    stage: str
+    at: datetime
+    actor: UserId | None = None
+    probability: float | None = None
+
+
+class StageHistoryRepository(Protocol):
+    """
+    Stored stage history: each deal's stays, in order, one row per stay.
+
+    Written in the unit of work that stores the deal's move, so both commit or
+    neither does. Implementations must pass
+    `crmkit.testing.contract.RepositoryContract`.
+
+    .. versionadded:: 0.1
+    """
+
+    def enter(self, entries: Iterable[StageEntry]) -> None:
+        """
+        Record deals entering stages, in order.
+
+        Each entry closes its deal's open stay (exited at the entry's ``at``, by
+        its ``actor``) and opens a new one at the entry's probability.
+
+        Raises:
+            ValidationError: A naive time, a time before the open stay's entry, a
+                probability outside [0, 1], or a blank pipeline or stage.
+        """
+        ...
+
+    def override(
+        self,
+        deal_id: UUID,
+        probability: float,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+    ) -> None:
+        """
+        Record an owner's probability on the deal's open stay.
+
+        Raises:
+            NotFound: The deal has no open stay.
+            ValidationError: A naive time or a probability outside [0, 1].
+        """
+        ...
+
+    def visits(self, deal_id: UUID) -> list[StageVisit]:
+        """The deal's stays, oldest first (empty when it has none)."""
+        ...
+
+    def visits_of(self, deal_ids: Iterable[UUID]) -> dict[UUID, list[StageVisit]]:
+        """The stays of many deals, read together; every id asked is a key."""
+        ...
 
 
 class Repository(Protocol[_E]):
@@ -210,6 +311,7 @@ class UnitOfWork(Protocol):
     users: Repository[User]
     teams: Repository[Team]
     campaigns: Repository[Campaign]
+    stage_history: StageHistoryRepository
 
     @property
     def merges(self) -> MergeLog:

@@ -47,7 +47,14 @@ from crmkit.repositories._base import (
 )
 from crmkit.repositories._catalog import CATALOG, EntityCatalog
 from crmkit.repositories._merges import MemoryMergeLog, MergeRecord
-from crmkit.repositories._ports import FieldHistoryEntry, OutboxMessage, Repository
+from crmkit.repositories._ports import (
+    FieldHistoryEntry,
+    OutboxMessage,
+    Repository,
+    StageEntry,
+    StageHistoryRepository,
+    StageVisit,
+)
 from crmkit.repositories._query import (
     Condition,
     Op,
@@ -56,9 +63,10 @@ from crmkit.repositories._query import (
     encode_cursor,
     limit_error,
 )
+from crmkit.repositories._stages import chain_stays, check_entries, check_override
 from crmkit.serialization import make_converter
 
-__all__ = ["MemoryDatabase", "MemoryUnitOfWork"]
+__all__ = ["MemoryDatabase", "MemoryStageHistory", "MemoryUnitOfWork"]
 
 _E = TypeVar("_E", bound=Entity)
 _Key = tuple[type[Entity], UUID]
@@ -88,6 +96,7 @@ class MemoryDatabase:
         self._points: dict[tuple[type[Entity], str, str], set[UUID]] = {}
         self._external: dict[tuple[type[Entity], str, str], UUID] = {}
         self._history: list[FieldHistoryEntry] = []
+        self._stays: dict[UUID, tuple[StageVisit, ...]] = {}
         self._outbox: list[OutboxMessage] = []
         self._message_ids = itertools.count(1)
         self._published: set[int] = set()
@@ -112,6 +121,16 @@ class MemoryDatabase:
                         if current is None
                         else current.entity.version,
                     )
+            for deal_id, seen_stays in unit.seen_stays.items():
+                current_stays = self._stays.get(deal_id)
+                # A deal's stays are replaced as a whole, like rows.
+                if current_stays is not seen_stays:
+                    raise ConcurrencyError(
+                        "deal stage history",
+                        deal_id,
+                        expected_version=len(seen_stays or ()),
+                        actual_version=len(current_stays or ()),
+                    )
             self._check_external_ids(unit)
             for key, row in unit.writes.items():
                 self._unindex(key)
@@ -121,6 +140,7 @@ class MemoryDatabase:
                     self._rows[key] = row
                     self._index(key, row)
             self._history.extend(unit.new_history)
+            self._stays.update(unit.new_stays)
             self._outbox.extend(unit.new_events)
             # Ids are taken when events are recorded; units commit in any order.
             self._outbox.sort(key=_message_id)
@@ -174,6 +194,9 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         self.writes: dict[_Key, _Row | None] = {}
         self.seen_rows: dict[_Key, _Row | None] = {}
         self.new_history: list[FieldHistoryEntry] = []
+        self.new_stays: dict[UUID, tuple[StageVisit, ...]] = {}
+        self.seen_stays: dict[UUID, tuple[StageVisit, ...] | None] = {}
+        self.stage_history: StageHistoryRepository = MemoryStageHistory(self)
         self.new_events: list[OutboxMessage] = []
         self.new_published: set[int] = set()
         self.new_merges: dict[UUID, MergeRecord] = {}
@@ -249,6 +272,8 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         self.writes.clear()
         self.seen_rows.clear()
         self.new_history.clear()
+        self.new_stays.clear()
+        self.seen_stays.clear()
         self.new_events.clear()
         self.new_published.clear()
         self.new_merges.clear()
@@ -263,6 +288,72 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         tb: TracebackType | None,
     ) -> None:
         self.rollback()
+
+
+class MemoryStageHistory:
+    """
+    Stage history as seen from one `MemoryUnitOfWork`: each deal's stays, in order.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, unit: MemoryUnitOfWork) -> None:
+        self._unit = unit
+
+    def _stays(self, deal_id: UUID) -> tuple[StageVisit, ...]:
+        staged = self._unit.new_stays.get(deal_id)
+        if staged is not None:
+            return staged
+        return self._unit.database._stays.get(deal_id, ())  # noqa: SLF001
+
+    def _stage(self, deal_id: UUID, stays: tuple[StageVisit, ...]) -> None:
+        seen = self._unit.database._stays.get(deal_id)  # noqa: SLF001
+        self._unit.seen_stays.setdefault(deal_id, seen)
+        self._unit.new_stays[deal_id] = stays
+
+    def enter(self, entries: Iterable[StageEntry]) -> None:
+        """Record deals entering stages, in order (see `StageHistoryRepository`)."""
+        self._unit.ensure_writable()
+        checked = check_entries(entries)
+        open_stays = {}
+        for entry in checked:
+            stays = self._stays(entry.deal_id)
+            if stays and stays[-1].exited_at is None:
+                open_stays[entry.deal_id] = stays[-1]
+        closed, new = chain_stays(checked, open_stays)
+        added: dict[UUID, list[StageVisit]] = {}
+        for stay in new:
+            added.setdefault(stay.deal_id, []).append(stay)
+        for deal_id, stays_added in added.items():
+            kept = self._stays(deal_id)
+            if deal_id in closed:
+                kept = (*kept[:-1], closed[deal_id])
+            self._stage(deal_id, (*kept, *stays_added))
+
+    def override(
+        self,
+        deal_id: UUID,
+        probability: float,
+        *,
+        at: datetime,
+        actor: UserId | None = None,
+    ) -> None:
+        """Record an owner's probability on the deal's open stay."""
+        self._unit.ensure_writable()
+        stays = self._stays(deal_id)
+        if not stays or stays[-1].exited_at is not None:
+            raise NotFound("open stage stay of deal", deal_id)
+        value, at = check_override(stays[-1], probability, at)
+        changed = attrs.evolve(stays[-1], override=value, override_by=actor)
+        self._stage(deal_id, (*stays[:-1], changed))
+
+    def visits(self, deal_id: UUID) -> list[StageVisit]:
+        """The deal's stays, oldest first (empty when it has none)."""
+        return list(self._stays(deal_id))
+
+    def visits_of(self, deal_ids: Iterable[UUID]) -> dict[UUID, list[StageVisit]]:
+        """The stays of many deals; every id asked is a key."""
+        return {deal_id: list(self._stays(deal_id)) for deal_id in deal_ids}
 
 
 class MemoryRepository(RepositoryBase[_E]):

@@ -118,6 +118,7 @@ from crmkit.repositories import (
     ne,
 )
 from crmkit.testing._merge_contract import MergeLogContract
+from crmkit.testing._stage_contract import StageHistoryContract
 from crmkit.values import EmailAddress, Money, PhoneNumber, Url
 
 __all__ = ["DatabaseFactory", "RepositoryContract"]
@@ -428,7 +429,7 @@ def _sorts() -> st.SearchStrategy[list[str]]:
     return keys.map(lambda ks: [("-" if desc else "") + name for name, desc in ks])
 
 
-class RepositoryContract(MergeLogContract):
+class RepositoryContract(MergeLogContract, StageHistoryContract):
     """
     The behaviour every `crmkit.repositories.Database` must have, as pytest tests.
 

@@ -19,11 +19,16 @@ from crmkit.errors import DatabaseLocked, SchemaMismatch, ValidationError
 from crmkit.model import Entity, EntitySchema
 from crmkit.repositories._base import HistoryPolicy, UnitOfWorkBase, event_record
 from crmkit.repositories._catalog import CATALOG
-from crmkit.repositories._ports import OutboxMessage, Repository
+from crmkit.repositories._ports import (
+    OutboxMessage,
+    Repository,
+    StageHistoryRepository,
+)
 from crmkit.repositories._query import limit_error
 from crmkit.repositories.sql._merges import SqlMergeLog
 from crmkit.repositories.sql._migrations import CURRENT_VERSION, schema_version, upgrade
 from crmkit.repositories.sql._repository import SqlRepository
+from crmkit.repositories.sql._stage_history import SqlStageHistory
 from crmkit.repositories.sql._tables import OUTBOX
 from crmkit.serialization import make_converter
 
@@ -219,6 +224,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
         self.readonly = readonly
         self._connection: Connection | None = None
         self._repositories: dict[type[Entity], SqlRepository[Any]] = {}
+        self.stage_history: StageHistoryRepository = SqlStageHistory(self)
 
     def connection(self) -> Connection:
         """The connection of the current transaction, opened on first use."""

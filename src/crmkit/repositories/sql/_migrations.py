@@ -16,6 +16,7 @@ from crmkit.repositories.sql._tables import (
     METADATA,
     ROUTING_CURSORS,
     SCHEMA_VERSIONS,
+    STAGE_HISTORY,
 )
 
 __all__ = ["CURRENT_VERSION", "MIGRATIONS", "Migration", "schema_version", "upgrade"]
@@ -43,6 +44,10 @@ def _add_merge_records(connection: Connection) -> None:
     MERGE_MEMBERS.create(connection, checkfirst=True)
 
 
+def _add_stage_history(connection: Connection) -> None:
+    STAGE_HISTORY.create(connection, checkfirst=True)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -51,6 +56,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     ),
     Migration(2, "round-robin cursors of lead routing", _add_routing_cursors),
     Migration(3, "merge records, so that merges can be undone", _add_merge_records),
+    Migration(4, "stage history of deals, one row a stay", _add_stage_history),
 )
 """Every step, in order; a new crmkit release appends steps, never edits them."""
 

@@ -41,6 +41,7 @@ __all__ = [
     "OUTBOX",
     "ROUTING_CURSORS",
     "SCHEMA_VERSIONS",
+    "STAGE_HISTORY",
     "UtcDateTime",
 ]
 
@@ -218,3 +219,21 @@ MERGE_MEMBERS = Table(
     Index("merge_member_entity", "entity_id"),
 )
 """The survivor and merged records of each merge, to find a record's merges."""
+
+STAGE_HISTORY = Table(
+    "stage_history",
+    METADATA,
+    Column("id", SERIAL_ID, primary_key=True, autoincrement=True),
+    Column("deal_id", Uuid, nullable=False),
+    Column("pipeline", Text, nullable=False),
+    Column("stage", Text, nullable=False),
+    Column("probability", Float, nullable=True),
+    Column("entered_at", UtcDateTime, nullable=False),
+    Column("entered_by", Uuid, nullable=True),
+    Column("exited_at", UtcDateTime, nullable=True),
+    Column("exited_by", Uuid, nullable=True),
+    Column("override", Float, nullable=True),
+    Column("override_by", Uuid, nullable=True),
+    Index("stage_history_deal", "deal_id", "id"),
+)
+"""Each deal's stays in each stage, one row a stay, in order of ``id`` (schema v4)."""

@@ -1,0 +1,83 @@
+"""
+YAML definitions: read with PyYAML (the ``yaml`` extra), every value's line kept.
+
+PyYAML's safe loader builds the data; its node tree gives the line of each path,
+so errors name the file and line as they do for TOML and JSON. A key given twice in
+one mapping is refused (PyYAML alone would keep the last one silently).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crmkit.errors import InvalidDefinition
+
+if TYPE_CHECKING:
+    import yaml
+
+__all__ = ["parse_yaml"]
+
+_MISSING = "YAML definitions need PyYAML: pip install 'crmkit[yaml]'"
+
+
+def _module() -> Any:
+    try:
+        import yaml  # noqa: PLC0415 - an optional extra, imported when needed
+    except ImportError:
+        raise ImportError(_MISSING) from None
+    return yaml
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, dict[str, int]]:
+    """
+    The data of YAML text, and the line of each path in it (``stages[2].name``).
+
+    Raises:
+        ImportError: PyYAML is not installed; the message names the pip command.
+        InvalidDefinition: Unreadable YAML, several documents, or a key given
+            twice, with the file, line and column.
+    """
+    yaml = _module()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error)
+        raise InvalidDefinition(
+            "",
+            f"not valid YAML: {problem}",
+            file=file,
+            line=None if mark is None else mark.line + 1,
+            column=None if mark is None else mark.column + 1,
+        ) from None
+    if node is None:
+        return None, {}
+    lines: dict[str, int] = {}
+    _walk(yaml, node, "", lines, file)
+    data = yaml.SafeLoader(text).construct_document(node)
+    return data, lines
+
+
+def _walk(
+    yaml: Any, node: yaml.Node, path: str, lines: dict[str, int], file: str
+) -> None:
+    """Record the line of ``node`` and of everything under it."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key, value in node.value:
+            name = key.value
+            child = f"{path}.{name}" if path else str(name)
+            if name in seen:
+                raise InvalidDefinition(
+                    child,
+                    f"key {name!r} is given twice",
+                    file=file,
+                    line=key.start_mark.line + 1,
+                    column=key.start_mark.column + 1,
+                )
+            seen.add(name)
+            _walk(yaml, value, child, lines, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(yaml, item, f"{path}[{index}]", lines, file)
