@@ -1,10 +1,13 @@
 """Errors carry their data; ids carry their time; clocks are explicit."""
 
+import os
 import pickle
 from datetime import UTC, datetime, timedelta, timezone
-from uuid import UUID, uuid4
+from uuid import RFC_4122, UUID, uuid4
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crmkit.clock import Clock, SystemClock
 from crmkit.errors import (
@@ -91,6 +94,41 @@ def test_new_ids_are_uuid7_dated_and_sortable():
     assert NOW == id_time(earlier)
     assert earlier < later
     assert new_id(NOW) != new_id(NOW)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1970, 1, 1),  # noqa: DTZ001 - Hypothesis bounds are naive
+        max_value=datetime(9999, 12, 31),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    )
+)
+def test_an_id_is_rfc_9562_uuid7_with_its_millisecond(at):
+    """Version 7, RFC variant, the instant to the millisecond, equal to its text."""
+    made = new_id(at)
+    assert (7, RFC_4122) == (made.version, made.variant)
+    assert at.replace(microsecond=at.microsecond // 1000 * 1000) == id_time(made)
+    assert UUID(str(made)) == made
+    assert hash(UUID(str(made))) == hash(made)
+    assert pickle.loads(pickle.dumps(made)) == made  # noqa: S301 - our own bytes
+
+
+def test_ids_stay_unique_across_a_fork():
+    """A forked child draws new random bits, not its parent's next ones."""
+    new_id(NOW)  # the pool is filled before the fork
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child process
+        with os.fdopen(writer, "w") as pipe:
+            pipe.write(" ".join(str(new_id(NOW)) for _ in range(50)))
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        theirs = {UUID(text) for text in pipe.read().split()}
+    os.waitpid(child, 0)
+    ours = {new_id(NOW) for _ in range(50)}
+    assert 50 == len(theirs) == len(ours)
+    assert not theirs & ours
 
 
 def test_ids_of_other_zones_use_the_instant():

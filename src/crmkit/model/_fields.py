@@ -13,6 +13,7 @@ call. Only when it says no do the detailed checks run to name every problem.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -402,13 +403,18 @@ def _fast_check(cls: type) -> Callable[[Any], bool]:
     return compiled
 
 
+@functools.cache
+def _fields_by_name(cls: type) -> dict[str, attrs.Attribute[Any]]:
+    return attrs.fields_dict(cls)
+
+
 def field_errors(cls: type, name: str, value: Any) -> list[FieldError]:
     """
     The errors of one field's value, tidied as the field would tidy it.
 
     Used to report a field's own problems when the whole record could not be built.
     """
-    field = attrs.fields_dict(cls).get(name)
+    field = _fields_by_name(cls).get(name)
     if field is None or _CHECK not in field.metadata:
         return []
     if callable(field.converter):

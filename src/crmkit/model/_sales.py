@@ -114,6 +114,11 @@ class DealStatus(enum.StrEnum):
     LOST = "lost"
 
 
+# Enum members are slow to reach on Python 3.11; the checks use these names.
+_LOST = DealStatus.LOST
+_OPEN = DealStatus.OPEN
+
+
 class ForecastCategory(enum.StrEnum):
     """
     How sure the owner is of a deal, for forecast roll-ups.
@@ -162,28 +167,30 @@ class Deal(Entity):
 
     def _invariants(self) -> Iterator[FieldError]:
         yield from super()._invariants()
-        if self.status == DealStatus.LOST and not self.lost_reason:
+        lost = self.status == _LOST
+        if lost and not self.lost_reason:
             yield FieldError(
                 "lost_reason",
                 self.lost_reason,
                 "required",
                 "a lost deal needs a reason",
             )
-        if self.status != DealStatus.LOST and self.lost_reason:
+        if not lost and self.lost_reason:
             yield FieldError(
                 "lost_reason",
                 self.lost_reason,
                 "deal.not_lost",
                 "only a lost deal has a lost reason",
             )
-        if self.status == DealStatus.OPEN and self.closed_at is not None:
+        is_open = self.status == _OPEN
+        if is_open and self.closed_at is not None:
             yield FieldError(
                 "closed_at",
                 self.closed_at,
                 "deal.open",
                 "an open deal has no close time",
             )
-        if self.status != DealStatus.OPEN and self.closed_at is None:
+        if not is_open and self.closed_at is None:
             yield FieldError(
                 "closed_at", None, "required", f"a {self.status} deal needs closed_at"
             )

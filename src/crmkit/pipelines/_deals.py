@@ -21,7 +21,7 @@ from crmkit.errors import (
     TransitionNotAllowed,
     ValidationError,
 )
-from crmkit.ids import UserId, new_id
+from crmkit.ids import UserId, new_id, new_ids
 from crmkit.model import Deal, DealStatus, ForecastCategory
 from crmkit.model._fields import field_errors
 from crmkit.pipelines._engine import (
@@ -322,8 +322,9 @@ class DealPipeline:
         template = self._template
         opened = []
         errors: list[FieldError] = []
+        ids = new_ids(at, min(sizes))
         for row, row_values in enumerate(zip(*values, strict=True)):
-            deal: Deal = copy(template, new_id(at), at, at, *row_values)
+            deal: Deal = copy(template, ids[row], at, at, *row_values)
             broken = list(deal._invariants())  # noqa: SLF001 - Deal's own cross-field rules
             if broken:
                 errors += (attrs.evolve(e, path=f"{e.path}[{row}]") for e in broken)
