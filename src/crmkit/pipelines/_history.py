@@ -27,6 +27,8 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ENTER: Final = 0
 _OVERRIDE: Final = 1
 _NONE: Final = -1
+_WHO_BITS: Final = 32
+_WHO_MASK: Final = (1 << _WHO_BITS) - 1
 
 
 def _micros(at: datetime) -> int:
@@ -48,11 +50,11 @@ class StageHistory:
 
     def __init__(self) -> None:
         """Start an empty history."""
-        # One row an entry: what happened (interned), when, by whom, and the row
-        # of the deal's previous entry, so each deal's entries chain backwards.
-        self._code = array("i")
+        # One row an entry: what happened and by whom (both interned, in one
+        # number), when, and the row of the deal's previous entry, so each
+        # deal's entries chain backwards.
+        self._what_who = array("q")
         self._micros = array("q")
-        self._actor = array("i")
         self._previous = array("i")
         self._last = array("i")
         self._deal_ids: list[UUID] = []
@@ -66,7 +68,7 @@ class StageHistory:
 
     def __len__(self) -> int:
         """The number of entries (stage entries and overrides)."""
-        return len(self._code)
+        return len(self._what_who)
 
     def record(self, events: Iterable[object]) -> None:
         """Append the stage moves and probability overrides among ``events``."""
@@ -89,19 +91,19 @@ class StageHistory:
                 self._deal_ids.append(deal_id)
                 self._last.append(_NONE)
             actor: UserId | None = event.actor  # type: ignore[attr-defined]
-            who = _NONE if actor is None else self._actor_codes.get(actor, _NONE)
-            if who == _NONE and actor is not None:
-                who = self._actor_codes[actor] = len(self._actors)
+            who = 0 if actor is None else self._actor_codes.get(actor, 0)
+            if who == 0 and actor is not None:
                 self._actors.append(actor)
+                who = self._actor_codes[actor] = len(self._actors)
             at: datetime = event.at  # type: ignore[attr-defined]
             if at is not self._moment:
                 self._moment = at
                 self._moment_micros = _micros(at)
-            self._previous.append(self._last[row])
-            self._last[row] = len(self._code)
-            self._code.append(code)
+            last = self._last
+            self._previous.append(last[row])
+            last[row] = len(self._what_who)
+            self._what_who.append(code << _WHO_BITS | who)
             self._micros.append(self._moment_micros)
-            self._actor.append(who)
 
     def deal_ids(self) -> list[UUID]:
         """Every deal with at least one entry, in order of first appearance."""
@@ -123,7 +125,7 @@ class StageHistory:
     def entered_at(self, deal_id: UUID) -> datetime | None:
         """When the deal entered its current stage (`None` if it has no history)."""
         index = self._last_index(deal_id)
-        while index != _NONE and self._keys[self._code[index]][0] != _ENTER:
+        while index != _NONE and self._key_of(index)[0] != _ENTER:
             index = self._previous[index]
         return None if index == _NONE else _time(self._micros[index])
 
@@ -131,15 +133,20 @@ class StageHistory:
         row = self._deal_rows.get(deal_id.int)
         return _NONE if row is None else self._last[row]
 
-    def _actor_of(self, code: int) -> UserId | None:
-        return None if code == _NONE else self._actors[code]
+    def _key_of(self, index: int) -> tuple[int, str, str, float | None]:
+        return self._keys[self._what_who[index] >> _WHO_BITS]
+
+    def _actor_of(self, index: int) -> UserId | None:
+        """Who made the entry: actors are numbered from 1, 0 is nobody."""
+        who = self._what_who[index] & _WHO_MASK
+        return None if who == 0 else self._actors[who - 1]
 
     def _visits(self, deal_id: UUID, indexes: Iterable[int]) -> Iterator[StageVisit]:
         current: StageVisit | None = None
         for index in indexes:
             at = _time(self._micros[index])
-            actor = self._actor_of(self._actor[index])
-            kind, pipeline, stage, probability = self._keys[self._code[index]]
+            actor = self._actor_of(index)
+            kind, pipeline, stage, probability = self._key_of(index)
             if kind == _OVERRIDE:
                 if current is not None:
                     current = attrs.evolve(
