@@ -25,6 +25,7 @@ from crmkit.dedup._config import (
 from crmkit.dedup._defaults import contact_config, lead_config, organization_config
 from crmkit.dedup._engine import DedupResult, find_duplicates
 from crmkit.dedup._explain import FieldEvidence, PairExplanation
+from crmkit.dedup._index import Candidate, DedupIndex
 from crmkit.dedup._metrics import PairwiseScores, blocking_recall, pairwise_scores
 from crmkit.dedup._normalize import FieldKind, Normalizer, PlusTags
 from crmkit.dedup._phonetic import english_code, french_code
@@ -35,10 +36,12 @@ from crmkit.dedup._training import train_model
 __all__ = [
     "BlockingKey",
     "BlockingReport",
+    "Candidate",
     "Comparator",
     "Comparison",
     "Condition",
     "DedupConfig",
+    "DedupIndex",
     "DedupResult",
     "EmailProvider",
     "FellegiSunter",

@@ -1,0 +1,516 @@
+"""
+The incremental index: check one record at entry against everything indexed.
+
+Records are stored as codes into one vocabulary of normalised values (a row of
+small integers per record, no object per record); each blocking key is a hash
+table from the key's value to a doubly linked list of records threaded through
+integer arrays, so that adding, updating and removing a record costs a few
+dictionary operations. A query walks its blocks (skipping those over the
+configuration's ``max_block_size``, as the batch does), then scores the
+candidates with the batch's own scorer, so a pair gets the same decision and the
+same explanation either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from typing import Final
+
+import attrs
+import numpy as np
+
+from crmkit.dedup._blocking import _transform
+from crmkit.dedup._config import BlockingKey, DedupConfig
+from crmkit.dedup._defaults import contact_config
+from crmkit.dedup._engine import _Scored, _Scorer
+from crmkit.dedup._explain import PairExplanation
+from crmkit.dedup._normalize import Normalizer
+from crmkit.dedup._tables import Tables
+from crmkit.errors import AlreadyExists, FieldError, NotFound, ValidationError
+
+__all__ = ["Candidate", "DedupIndex"]
+
+_NONE: Final = -1
+_START: Final = 1024
+_ENTITY: Final = "record"
+
+
+@attrs.frozen
+class Candidate:
+    """
+    One indexed record that may be the same as the record checked.
+
+    Attributes:
+        record_id: The indexed record's id.
+        kind: What it is (``"person"``, ``"lead"``... as it was indexed).
+        explanation: The pair's evidence and decision, checked record on the left.
+
+    .. versionadded:: 0.1
+    """
+
+    record_id: str
+    kind: str
+    explanation: PairExplanation
+
+    @property
+    def probability(self) -> float:
+        """The model's match probability."""
+        return self.explanation.probability
+
+    @property
+    def matched(self) -> bool:
+        """Whether the pair is declared a match (the batch would decide the same)."""
+        return self.explanation.matched
+
+
+class _Frequencies(Mapping[str, float]):
+    """Term frequencies of one field over the indexed records, plus the query."""
+
+    def __init__(
+        self,
+        counts: Mapping[int, int],
+        total: int,
+        lookup: Mapping[str, int],
+        extra: str,
+    ) -> None:
+        self._counts = counts
+        self._total = total + bool(extra)
+        self._lookup = lookup
+        self._extra = extra
+
+    def __getitem__(self, value: str) -> float:
+        count = self._counts.get(self._lookup.get(value, _NONE), 0)
+        count += value == self._extra
+        if not count:
+            raise KeyError(value)
+        return count / self._total
+
+    def __iter__(self) -> Iterator[str]:  # pragma: no cover - never listed
+        raise NotImplementedError
+
+    def __len__(self) -> int:  # pragma: no cover - never sized
+        raise NotImplementedError
+
+
+class _Chains:
+    """One blocking key: key value -> a doubly linked list of record slots."""
+
+    def __init__(
+        self, key: BlockingKey, transforms: list[Callable[[str], str]]
+    ) -> None:
+        self.key = key
+        self.transforms = transforms
+        self.heads: dict[int, int] = {}
+        self.next = np.full(_START, _NONE, dtype=np.int32)
+        self.prev = np.full(_START, _NONE, dtype=np.int32)
+
+    def value(self, normalised: Mapping[str, str]) -> int | None:
+        """The record's key value as a hash, `None` when a part is blank."""
+        parts = []
+        for part, transform in zip(self.key.parts, self.transforms, strict=True):
+            value = normalised[part.field]
+            text = transform(value) if value else ""
+            if not text:
+                return None
+            parts.append(text)
+        if self.key.unordered:
+            parts.sort()
+        return hash("\x1f".join(parts))
+
+    def grow(self, capacity: int) -> None:
+        for name in ("next", "prev"):
+            old = getattr(self, name)
+            new = np.full(capacity, _NONE, dtype=np.int32)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    def link(self, key: int, slot: int) -> None:
+        head = self.heads.get(key, _NONE)
+        self.next[slot] = head
+        self.prev[slot] = _NONE
+        if head != _NONE:
+            self.prev[head] = slot
+        self.heads[key] = slot
+
+    def unlink(self, key: int, slot: int) -> None:
+        after, before = int(self.next[slot]), int(self.prev[slot])
+        if before == _NONE:
+            if after == _NONE:
+                del self.heads[key]
+            else:
+                self.heads[key] = after
+        else:
+            self.next[before] = after
+        if after != _NONE:
+            self.prev[after] = before
+
+    def members(self, key: int, cap: int) -> list[int]:
+        """The block's slots, at most ``cap`` + 1 of them (enough to know it is big)."""
+        found: list[int] = []
+        slot = self.heads.get(key, _NONE)
+        while slot != _NONE and len(found) <= cap:
+            found.append(slot)
+            slot = int(self.next[slot])
+        return found
+
+
+class DedupIndex:
+    """
+    Records indexed for checking a new one at entry, kept current one by one.
+
+    `find_matches` returns the indexed records that may be the same as the one
+    checked, most probable first, each with the explanation the batch
+    (`find_duplicates`) would give for that pair and the same decision, when the
+    batch runs on the indexed records plus the one checked with this index's
+    configuration and model (to reuse a model the batch trained, pass
+    ``attrs.evolve(config, model=result.model)``).
+
+    Several kinds of record may share an index (people and leads), so that a
+    lead is checked against contacts too; ``kinds`` narrows a query to some.
+
+    >>> index = DedupIndex()
+    >>> index.add(
+    ...     {
+    ...         "id": "c1",
+    ...         "first_name": "Robert",
+    ...         "last_name": "Dupont",
+    ...         "email": "bob@x.fr",
+    ...     },
+    ...     kind="person",
+    ... )
+    >>> [c] = index.find_matches(
+    ...     {"first_name": "Bob", "last_name": "DUPONT", "email": "Bob@X.fr"}
+    ... )
+    >>> c.record_id, c.kind, c.matched
+    ('c1', 'person', True)
+
+    Args:
+        config: What to compare and how (default: `contact_config`).
+        threshold: Override the configuration's match probability threshold.
+        tables: Normalisation tables (default: the shipped ones).
+        id_field: The field holding each record's id.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        config: DedupConfig | None = None,
+        *,
+        threshold: float | None = None,
+        tables: Tables | None = None,
+        id_field: str = "id",
+    ) -> None:
+        self.config = config or contact_config()
+        self.tables = tables or Tables.default()
+        self.threshold = self.config.threshold if threshold is None else threshold
+        self.id_field = id_field
+        self._normalizer = Normalizer(
+            tables=self.tables,
+            default_region=self.config.region,
+            plus_tags=self.config.plus_tags,
+        )
+        self._fields = self.config.fields
+        self._vocabulary: list[str] = [""]
+        self._lookup: dict[str, int] = {"": 0}
+        self._values = np.zeros((_START, len(self._fields)), dtype=np.int32)
+        self._kinds = np.zeros(_START, dtype=np.int8)
+        self._order = np.zeros(_START, dtype=np.int64)
+        self._added = 0
+        self._kind_names: list[str] = []
+        self._ids: list[str | None] = []
+        self._slots: dict[str, int] = {}
+        self._free: list[int] = []
+        self._chains = [
+            _Chains(key, [_transform(p.transform, self.tables) for p in key.parts])
+            for key in self.config.blocking
+        ]
+        tf_fields = {c.field for c in self.config.comparisons if c.tf_adjust}
+        self._tf_columns = {
+            f.name: k for k, f in enumerate(self._fields) if f.name in tf_fields
+        }
+        self._tf_counts: dict[str, dict[int, int]] = {f: {} for f in tf_fields}
+        self._tf_totals: dict[str, int] = dict.fromkeys(tf_fields, 0)
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._slots
+
+    @property
+    def ids(self) -> Iterator[str]:
+        """The indexed record ids."""
+        return iter(self._slots)
+
+    def kind_of(self, record_id: str) -> str:
+        """
+        The kind a record was indexed as.
+
+        Raises:
+            NotFound: A record that is not indexed.
+        """
+        return self._kind_names[int(self._kinds[self._slot(record_id)])]
+
+    def add(self, record: Mapping[str, str | None], *, kind: str = "person") -> None:
+        """
+        Index a new record.
+
+        Raises:
+            ValidationError: A record without id.
+            AlreadyExists: A record whose id is indexed already.
+        """
+        record_id = self._record_id(record)
+        if record_id in self._slots:
+            raise AlreadyExists(_ENTITY, "id", record_id)
+        self._insert(record_id, self._normalise(record), kind)
+
+    def add_many(
+        self, records: Iterable[Mapping[str, str | None]], *, kind: str = "person"
+    ) -> None:
+        """`add` each record, in order (stops at the first refused)."""
+        for record in records:
+            self.add(record, kind=kind)
+
+    def update(
+        self, record: Mapping[str, str | None], *, kind: str | None = None
+    ) -> None:
+        """
+        Replace an indexed record by its new version (the kind kept unless given).
+
+        Raises:
+            ValidationError: A record without id.
+            NotFound: A record that is not indexed.
+        """
+        record_id = self._record_id(record)
+        old_kind = self.kind_of(record_id)
+        self.remove(record_id)
+        self._insert(record_id, self._normalise(record), kind or old_kind)
+
+    def upsert(self, record: Mapping[str, str | None], *, kind: str = "person") -> None:
+        """`update` the record if it is indexed, else `add` it."""
+        record_id = self._record_id(record)
+        if record_id in self._slots:
+            self.remove(record_id)
+        self._insert(record_id, self._normalise(record), kind)
+
+    def remove(self, record_id: str) -> None:
+        """
+        Take a record out of the index (deleted, archived or merged away).
+
+        Raises:
+            NotFound: A record that is not indexed.
+        """
+        slot = self._slot(record_id)
+        normalised = self._row(slot)
+        for chains in self._chains:
+            key = chains.value(normalised)
+            if key is not None:
+                chains.unlink(key, slot)
+        for name, column in self._tf_columns.items():
+            code = int(self._values[slot, column])
+            if code:
+                counts = self._tf_counts[name]
+                counts[code] -= 1
+                if not counts[code]:
+                    del counts[code]
+                self._tf_totals[name] -= 1
+        del self._slots[record_id]
+        self._ids[slot] = None
+        self._free.append(slot)
+
+    def find_matches(
+        self,
+        record: Mapping[str, str | None],
+        *,
+        limit: int | None = 10,
+        kinds: Collection[str] | None = None,
+        min_probability: float = 0.0,
+    ) -> list[Candidate]:
+        """
+        The indexed records that may be the same as ``record``, best first.
+
+        Matches come first, then by probability. A record whose id is indexed is
+        checked against the others (its stored version is itself, not a match).
+
+        Args:
+            record: The record checked (its id is optional).
+            limit: At most this many candidates (`None`: all of them).
+            kinds: Only candidates indexed as one of these kinds.
+            min_probability: Skip candidates less probable than this.
+
+        Raises:
+            ValidationError: A negative limit, or a probability outside [0, 1].
+        """
+        _check_query(limit, min_probability)
+        raw_id = record.get(self.id_field)
+        own = str(raw_id).strip() if raw_id is not None else ""
+        own_slot = self._slots.get(own, _NONE)
+        normalised = self._normalise(record)
+        slots = self._candidates(normalised, own_slot, kinds)
+        if not slots:
+            return []
+        scored, scorer = self._score(normalised, slots, own_slot)
+        ids = (own or "?", *(str(self._ids[s]) for s in slots))
+        order = sorted(
+            (i for i in range(len(slots)) if scored.probability[i] >= min_probability),
+            key=lambda i: (not scored.matched[i], -scored.probability[i], ids[i + 1]),
+        )
+        if limit is not None:
+            order = order[:limit]
+        return [
+            Candidate(
+                record_id=ids[i + 1],
+                kind=self._kind_names[self._kinds[slots[i]]],
+                explanation=scorer.explain(scored, i, ids),
+            )
+            for i in order
+        ]
+
+    def _candidates(
+        self,
+        normalised: Mapping[str, str],
+        own_slot: int,
+        kinds: Collection[str] | None,
+    ) -> list[int]:
+        cap = self.config.max_block_size
+        found: dict[int, None] = {}
+        for chains in self._chains:
+            key = chains.value(normalised)
+            if key is None:
+                continue
+            members = chains.members(key, cap)
+            others = [s for s in members if s != own_slot]
+            if len(others) + 1 <= cap:
+                found.update(dict.fromkeys(others))
+        slots = list(found)
+        if kinds is not None:
+            wanted = {self._kind_names.index(k) for k in kinds if k in self._kind_names}
+            slots = [s for s in slots if self._kinds[s] in wanted]
+        return slots
+
+    def _score(
+        self, normalised: Mapping[str, str], slots: list[int], own_slot: int
+    ) -> tuple[_Scored, _Scorer]:
+        rows = self._values[slots]
+        vocabulary = self._vocabulary
+        columns = {
+            f.name: np.asarray(
+                [normalised[f.name], *(vocabulary[c] for c in rows[:, k].tolist())],
+                dtype=object,
+            )
+            for k, f in enumerate(self._fields)
+        }
+        scorer = _Scorer(self.config, columns, self.tables, self.threshold, 1)
+        scorer.tf = {
+            name: _Frequencies(
+                self._tf_counts[name],
+                self._tf_totals[name],
+                self._lookup,
+                normalised[name] if own_slot == _NONE else "",
+            )
+            for name in self._tf_counts
+        }
+        # Each pair the way round the batch has it: the record indexed first on
+        # the left, a record not indexed (checked at entry) last.
+        others = np.arange(1, len(slots) + 1, dtype=np.int64)
+        first = np.zeros(len(slots), dtype=bool)
+        if own_slot != _NONE:
+            first = self._order[slots] > self._order[own_slot]
+        left = np.where(first, 0, others)
+        right = np.where(first, others, 0)
+        return scorer.score(left, right), scorer
+
+    def _insert(self, record_id: str, normalised: Mapping[str, str], kind: str) -> None:
+        slot = self._free.pop() if self._free else len(self._ids)
+        if slot == len(self._ids):
+            self._ids.append(record_id)
+            if slot >= len(self._kinds):
+                self._grow(2 * len(self._kinds))
+        else:
+            self._ids[slot] = record_id
+        self._slots[record_id] = slot
+        if kind not in self._kind_names:
+            self._kind_names.append(kind)
+        self._kinds[slot] = self._kind_names.index(kind)
+        self._order[slot] = self._added
+        self._added += 1
+        for k, f in enumerate(self._fields):
+            value = normalised[f.name]
+            code = self._lookup.get(value)
+            if code is None:
+                code = self._lookup[value] = len(self._vocabulary)
+                self._vocabulary.append(value)
+            self._values[slot, k] = code
+        for name, column in self._tf_columns.items():
+            code = int(self._values[slot, column])
+            if code:
+                counts = self._tf_counts[name]
+                counts[code] = counts.get(code, 0) + 1
+                self._tf_totals[name] += 1
+        for chains in self._chains:
+            key = chains.value(normalised)
+            if key is not None:
+                chains.link(key, slot)
+
+    def _grow(self, capacity: int) -> None:
+        values = np.zeros((capacity, len(self._fields)), dtype=np.int32)
+        values[: len(self._values)] = self._values
+        self._values = values
+        kinds = np.zeros(capacity, dtype=np.int8)
+        kinds[: len(self._kinds)] = self._kinds
+        self._kinds = kinds
+        order = np.zeros(capacity, dtype=np.int64)
+        order[: len(self._order)] = self._order
+        self._order = order
+        for chains in self._chains:
+            chains.grow(capacity)
+
+    def _row(self, slot: int) -> dict[str, str]:
+        codes = self._values[slot].tolist()
+        return {
+            f.name: self._vocabulary[c]
+            for f, c in zip(self._fields, codes, strict=True)
+        }
+
+    def _slot(self, record_id: str) -> int:
+        slot = self._slots.get(record_id)
+        if slot is None:
+            raise NotFound(_ENTITY, record_id)
+        return slot
+
+    def _record_id(self, record: Mapping[str, str | None]) -> str:
+        value = record.get(self.id_field)
+        text = "" if value is None else str(value).strip()
+        if not text:
+            raise ValidationError.single(
+                self.id_field, value, "required", "an indexed record needs an id"
+            )
+        return text
+
+    def _normalise(self, record: Mapping[str, str | None]) -> dict[str, str]:
+        normalize = self._normalizer.normalize
+        return {
+            f.name: normalize(f.kind, _text(record.get(f.name))) for f in self._fields
+        }
+
+
+def _check_query(limit: int | None, min_probability: float) -> None:
+    errors = []
+    if limit is not None and limit < 0:
+        errors.append(FieldError("limit", limit, "minimum", "a limit is 0 or more"))
+    if not 0.0 <= min_probability <= 1.0:
+        errors.append(
+            FieldError(
+                "min_probability",
+                min_probability,
+                "range",
+                "a probability is in [0, 1]",
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
