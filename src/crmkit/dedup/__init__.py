@@ -26,6 +26,7 @@ from crmkit.dedup._defaults import contact_config, lead_config, organization_con
 from crmkit.dedup._engine import DedupResult, find_duplicates
 from crmkit.dedup._explain import FieldEvidence, PairExplanation
 from crmkit.dedup._index import Candidate, DedupIndex
+from crmkit.dedup._index_sync import build_index, catch_up, lead_record, person_record
 from crmkit.dedup._metrics import PairwiseScores, blocking_recall, pairwise_scores
 from crmkit.dedup._normalize import FieldKind, Normalizer, PlusTags
 from crmkit.dedup._phonetic import english_code, french_code
@@ -61,14 +62,18 @@ __all__ = [
     "Tables",
     "Training",
     "blocking_recall",
+    "build_index",
+    "catch_up",
     "compare",
     "contact_config",
     "english_code",
     "find_duplicates",
     "french_code",
     "lead_config",
+    "lead_record",
     "organization_config",
     "pairwise_scores",
+    "person_record",
     "synthetic_contacts",
     "train_model",
 ]

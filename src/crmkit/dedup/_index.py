@@ -13,11 +13,14 @@ same explanation either way.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Final
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from crmkit.dedup._blocking import _transform
 from crmkit.dedup._config import BlockingKey, DedupConfig
@@ -33,6 +36,7 @@ __all__ = ["Candidate", "DedupIndex"]
 _NONE: Final = -1
 _START: Final = 1024
 _ENTITY: Final = "record"
+_FORMAT: Final = "crmkit.dedup.DedupIndex/1"
 
 
 @attrs.frozen
@@ -190,6 +194,10 @@ class DedupIndex:
         tables: Normalisation tables (default: the shipped ones).
         id_field: The field holding each record's id.
 
+    Attributes:
+        cursor: The last outbox message applied, when the index follows a
+            database (see `build_index` and `catch_up`); 0 otherwise.
+
     .. versionadded:: 0.1
     """
 
@@ -205,6 +213,7 @@ class DedupIndex:
         self.tables = tables or Tables.default()
         self.threshold = self.config.threshold if threshold is None else threshold
         self.id_field = id_field
+        self.cursor = 0
         self._normalizer = Normalizer(
             tables=self.tables,
             default_region=self.config.region,
@@ -367,6 +376,78 @@ class DedupIndex:
             for i in order
         ]
 
+    def save(self, path: str | Path) -> None:
+        """
+        Write the index, its configuration and cursor to a ``.npz`` file.
+
+        Loading it (`load`) is faster than indexing the records again: they are
+        not normalised twice.
+        """
+        live = sorted(self._slots.values(), key=lambda s: int(self._order[s]))
+        header = {
+            "format": _FORMAT,
+            "config": self.config.to_dict(),
+            "threshold": self.threshold,
+            "id_field": self.id_field,
+            "cursor": self.cursor,
+            "kinds": self._kind_names,
+        }
+        with Path(path).open("wb") as file:
+            np.savez(
+                file,
+                header=_blob(header),
+                vocabulary=_blob(self._vocabulary),
+                ids=_blob([self._ids[s] for s in live]),
+                values=self._values[live],
+                kinds=self._kinds[live],
+            )
+
+    @classmethod
+    def load(cls, path: str | Path, *, tables: Tables | None = None) -> DedupIndex:
+        """
+        Read an index `save` wrote.
+
+        Args:
+            path: The file.
+            tables: The normalisation tables it was built with, if not the shipped.
+
+        Raises:
+            ValidationError: A file that is not a saved index (naming the file).
+        """
+        try:
+            with np.load(Path(path), allow_pickle=False) as data:
+                header = json.loads(data["header"].tobytes())
+                if header.get("format") != _FORMAT:
+                    raise KeyError("format")  # noqa: TRY301 (one message for all)
+                vocabulary = json.loads(data["vocabulary"].tobytes())
+                ids = json.loads(data["ids"].tobytes())
+                values, kinds = data["values"], data["kinds"]
+        except (OSError, ValueError, KeyError) as error:
+            raise ValidationError.single(
+                "path",
+                str(path),
+                "dedup_index.file",
+                f"not a saved DedupIndex: {error}",
+            ) from error
+        index = cls(
+            DedupConfig.from_dict(header["config"]),
+            threshold=header["threshold"],
+            tables=tables,
+            id_field=header["id_field"],
+        )
+        index.cursor = header["cursor"]
+        index._vocabulary = vocabulary
+        index._lookup = {value: code for code, value in enumerate(vocabulary)}
+        names = [f.name for f in index._fields]
+        for record_id, codes, kind in zip(
+            ids, values.tolist(), kinds.tolist(), strict=True
+        ):
+            normalised = {
+                name: vocabulary[c] for name, c in zip(names, codes, strict=True)
+            }
+            index._insert(record_id, normalised, header["kinds"][kind])
+        return index
+
     def _candidates(
         self,
         normalised: Mapping[str, str],
@@ -493,6 +574,10 @@ class DedupIndex:
         return {
             f.name: normalize(f.kind, _text(record.get(f.name))) for f in self._fields
         }
+
+
+def _blob(data: object) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(json.dumps(data).encode(), dtype=np.uint8)
 
 
 def _check_query(limit: int | None, min_probability: float) -> None:
