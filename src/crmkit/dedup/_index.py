@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -47,24 +48,44 @@ class Candidate:
     Attributes:
         record_id: The indexed record's id.
         kind: What it is (``"person"``, ``"lead"``... as it was indexed).
-        explanation: The pair's evidence and decision, checked record on the left.
+        probability: The model's match probability.
+        matched: Whether the pair is declared a match (as the batch decides).
+        reason: The decision in words (probability, rule or veto).
 
     .. versionadded:: 0.1
     """
 
     record_id: str
     kind: str
-    explanation: PairExplanation
+    probability: float
+    matched: bool
+    reason: str
+    _explain: Callable[[], PairExplanation] = attrs.field(eq=False, repr=False)
 
     @property
-    def probability(self) -> float:
-        """The model's match probability."""
-        return self.explanation.probability
+    def explanation(self) -> PairExplanation:
+        """
+        The pair's evidence per field, as the batch gives it (built when asked).
 
-    @property
-    def matched(self) -> bool:
-        """Whether the pair is declared a match (the batch would decide the same)."""
-        return self.explanation.matched
+        The record indexed first is on the left; a record checked at entry,
+        which is not indexed, is on the right (named ``?`` if it has no id).
+        """
+        return self._explain()
+
+
+class _Once:
+    """A function called at most once, its result kept."""
+
+    def __init__(self, function: Callable[[], PairExplanation]) -> None:
+        self._function: Callable[[], PairExplanation] | None = function
+        self._result: PairExplanation | None = None
+
+    def __call__(self) -> PairExplanation:
+        if self._function is not None:
+            self._result = self._function()
+            self._function = None
+        assert self._result is not None  # noqa: S101 (set just above)
+        return self._result
 
 
 class _Frequencies(Mapping[str, float]):
@@ -296,12 +317,40 @@ class DedupIndex:
         self.remove(record_id)
         self._insert(record_id, self._normalise(record), kind or old_kind)
 
-    def upsert(self, record: Mapping[str, str | None], *, kind: str = "person") -> None:
-        """`update` the record if it is indexed, else `add` it."""
+    def upsert(
+        self,
+        record: Mapping[str, str | None],
+        *,
+        kind: str = "person",
+        normalised: bool = False,
+    ) -> None:
+        """
+        `update` the record if it is indexed, else `add` it.
+
+        Args:
+            record: The record (with its id).
+            kind: What it is.
+            normalised: Its values are normalised already (as `values` gives
+                them), so they are indexed as they are.
+        """
         record_id = self._record_id(record)
         if record_id in self._slots:
             self.remove(record_id)
-        self._insert(record_id, self._normalise(record), kind)
+        values = (
+            {f.name: str(record.get(f.name) or "") for f in self._fields}
+            if normalised
+            else self._normalise(record)
+        )
+        self._insert(record_id, values, kind)
+
+    def values(self, record_id: str) -> dict[str, str]:
+        """
+        The normalised values indexed for a record, with its id.
+
+        Raises:
+            NotFound: A record that is not indexed.
+        """
+        return {self.id_field: record_id, **self._row(self._slot(record_id))}
 
     def remove(self, record_id: str) -> None:
         """
@@ -371,7 +420,10 @@ class DedupIndex:
             Candidate(
                 record_id=ids[i + 1],
                 kind=self._kind_names[self._kinds[slots[i]]],
-                explanation=scorer.explain(scored, i, ids),
+                probability=round(float(scored.probability[i]), 6),
+                matched=bool(scored.matched[i]),
+                reason=scorer.reason(scored, i),
+                explain=_Once(partial(scorer.explain, scored, i, ids)),
             )
             for i in order
         ]
