@@ -242,6 +242,8 @@ class DedupIndex:
         )
         self._fields = self.config.fields
         self._vocabulary: list[str] = [""]
+        self._strings = np.asarray(self._vocabulary, dtype=object)  # grows lazily
+        self._strings_filled = 1
         self._lookup: dict[str, int] = {"": 0}
         self._values = np.zeros((_START, len(self._fields)), dtype=np.int32)
         self._kinds = np.zeros(_START, dtype=np.int8)
@@ -526,14 +528,13 @@ class DedupIndex:
         self, normalised: Mapping[str, str], slots: list[int], own_slot: int
     ) -> tuple[_Scored, _Scorer]:
         rows = self._values[slots]
-        vocabulary = self._vocabulary
-        columns = {
-            f.name: np.asarray(
-                [normalised[f.name], *(vocabulary[c] for c in rows[:, k].tolist())],
-                dtype=object,
-            )
-            for k, f in enumerate(self._fields)
-        }
+        strings = self._vocabulary_array()
+        columns = {}
+        for k, f in enumerate(self._fields):
+            column = np.empty(len(slots) + 1, dtype=object)
+            column[0] = normalised[f.name]
+            column[1:] = strings[rows[:, k]]
+            columns[f.name] = column
         scorer = _Scorer(self.config, columns, self.tables, self.threshold, 1)
         scorer.tf = {
             name: _Frequencies(
@@ -585,6 +586,18 @@ class DedupIndex:
             key = chains.value(normalised)
             if key is not None:
                 chains.link(key, slot)
+
+    def _vocabulary_array(self) -> npt.NDArray[np.object_]:
+        """The vocabulary as an array (for gathering columns), extended as needed."""
+        size, filled = len(self._vocabulary), self._strings_filled
+        if filled < size:
+            if len(self._strings) < size:
+                strings = np.empty(max(size, 2 * len(self._strings)), dtype=object)
+                strings[:filled] = self._strings[:filled]
+                self._strings = strings
+            self._strings[filled:size] = self._vocabulary[filled:]
+            self._strings_filled = size
+        return self._strings
 
     def _grow(self, capacity: int) -> None:
         values = np.zeros((capacity, len(self._fields)), dtype=np.int32)
