@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crmkit import EmailAddress, Lead, Organization, Person, PhoneNumber
-from crmkit.dedup import DedupIndex, build_index, catch_up, lead_record, person_record
+from crmkit.dedup import (
+    DedupIndex,
+    _index_sync,
+    build_index,
+    catch_up,
+    lead_record,
+    person_record,
+)
 from crmkit.errors import StorageError, ValidationError
 from crmkit.model import OrganizationRole
 from crmkit.repositories.memory import MemoryDatabase
@@ -130,6 +137,45 @@ def test_a_restarted_process_loads_the_saved_index_and_catches_up(database, tmp_
     before = {c.record_id: c.explanation for c in index.find_matches(CHECKED)}
     after = {c.record_id: c.explanation for c in loaded.find_matches(CHECKED)}
     assert {k: v for k, v in after.items() if k in before} == before
+
+
+def test_a_transaction_committed_after_a_later_one_is_not_missed():
+    """Outbox ids taken in one order, committed in the other: the gap is filled."""
+    database = MemoryDatabase()
+    _store(database, CLAIRE)
+    index = build_index(database)
+    twin = Person.create(at=NOW, first_name="Claire", last_name="Lefevre")
+    slow, fast = database.unit_of_work(), database.unit_of_work()
+    with slow:
+        slow.people.add(twin)  # takes the lower outbox id
+        with fast:
+            fast.people.add(PAUL)
+            fast.commit()
+        assert catch_up(index, database) == 1  # Paul
+        assert str(twin.id) not in index
+        assert index.gaps == {index.cursor - 1}
+        slow.commit()
+    assert catch_up(index, database) == 1  # the twin, through the gap
+    assert str(twin.id) in index
+    assert index.gaps == set()
+
+
+def test_gaps_of_rolled_back_units_are_forgotten_after_a_while(tmp_path, monkeypatch):
+    database = MemoryDatabase()
+    with database.unit_of_work() as uow:
+        uow.people.add(PAUL)  # never committed: its id is a gap forever
+    _store(database, CLAIRE)
+    index = build_index(database)
+    assert len(index.gaps) == 1
+    index.save(tmp_path / "index.npz")
+    assert DedupIndex.load(tmp_path / "index.npz").gaps == index.gaps
+    monkeypatch.setattr(_index_sync, "_GAP_WINDOW", 3)
+    _store(database, Person.create(at=NOW, first_name="Zoé", last_name="Quint"))
+    assert catch_up(index, database) == 1
+    assert index.gaps == {1}  # still among the last three ids
+    _store(database, Person.create(at=NOW, first_name="Yves", last_name="Roux"))
+    assert catch_up(index, database) == 1
+    assert index.gaps == set()
 
 
 def test_a_file_that_is_not_a_saved_index_is_refused(tmp_path):

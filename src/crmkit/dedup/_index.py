@@ -192,6 +192,7 @@ class DedupIndex:
 
     Several kinds of record may share an index (people and leads), so that a
     lead is checked against contacts too; ``kinds`` narrows a query to some.
+    An index is not thread-safe: share it between threads behind a lock.
 
     >>> index = DedupIndex()
     >>> index.add(
@@ -218,6 +219,7 @@ class DedupIndex:
     Attributes:
         cursor: The last outbox message applied, when the index follows a
             database (see `build_index` and `catch_up`); 0 otherwise.
+        gaps: Outbox ids below the cursor not seen yet (see `catch_up`).
 
     .. versionadded:: 0.1
     """
@@ -235,6 +237,7 @@ class DedupIndex:
         self.threshold = self.config.threshold if threshold is None else threshold
         self.id_field = id_field
         self.cursor = 0
+        self.gaps: set[int] = set()
         self._normalizer = Normalizer(
             tables=self.tables,
             default_region=self.config.region,
@@ -444,6 +447,7 @@ class DedupIndex:
             "threshold": self.threshold,
             "id_field": self.id_field,
             "cursor": self.cursor,
+            "gaps": sorted(self.gaps),
             "kinds": self._kind_names,
         }
         with Path(path).open("wb") as file:
@@ -490,6 +494,7 @@ class DedupIndex:
             id_field=header["id_field"],
         )
         index.cursor = header["cursor"]
+        index.gaps = set(header["gaps"])
         index._vocabulary = vocabulary
         index._lookup = {value: code for code, value in enumerate(vocabulary)}
         names = [f.name for f in index._fields]

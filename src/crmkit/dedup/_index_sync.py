@@ -9,11 +9,17 @@ in its present state (gone or archived: out of the index; otherwise indexed as
 it is now). Applying the same events twice is harmless, so a process that saves
 the index with its cursor (`DedupIndex.save`) and restarts catches up from there
 instead of rebuilding.
+
+Outbox ids need not become visible in order: on PostgreSQL, or with two units
+of work of the memory adapter, a transaction that took a lower id may commit
+after one that took a higher id. The ids the cursor stepped over are kept as
+gaps and looked for again, as long as they are among the last 1,000 ids (a
+rolled-back transaction leaves a gap that is never filled).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Final, TypeVar
 from uuid import UUID
 
@@ -30,6 +36,7 @@ __all__ = ["build_index", "catch_up", "lead_record", "person_record"]
 
 _KINDS: Final = (Person.entity_type, Lead.entity_type)
 _E = TypeVar("_E", Person, Lead)
+_GAP_WINDOW: Final = 1000
 
 
 def person_record(person: Person, companies: Mapping[UUID, str]) -> dict[str, str]:
@@ -87,7 +94,8 @@ def build_index(
     Index every active person (and lead) of a database, with the cursor set.
 
     The cursor is the outbox's last id, read in the same unit of work as the
-    records, so `catch_up` later applies exactly what changed after.
+    records, so `catch_up` later applies exactly what changed after (and what
+    transactions still open then, with lower ids, commit later).
 
     Args:
         database: Where the people and leads are.
@@ -99,6 +107,9 @@ def build_index(
     index = DedupIndex(config or lead_config())
     with database.unit_of_work(readonly=True) as uow:
         index.cursor = _last_message_id(uow)
+        recent = _read_outbox(uow, after=index.cursor - _GAP_WINDOW)
+        index.gaps = set(range(max(index.cursor - _GAP_WINDOW, 0) + 1, index.cursor))
+        index.gaps -= {m[0] for m in recent}
         for people in uow.people.batches(size=batch_size):
             companies = _companies(uow, people)
             index.add_many(
@@ -114,23 +125,33 @@ def catch_up(index: DedupIndex, database: Database, *, batch_size: int = 1000) -
     """
     Apply to the index every change stored since its cursor; move the cursor.
 
+    Ids skipped over (a transaction not yet committed, or rolled back) are
+    remembered in ``index.gaps`` and looked for again by the next calls, while
+    they are among the last 1,000 ids.
+
     Returns:
         The number of people and leads re-read.
     """
     refreshed = 0
     while True:
         with database.unit_of_work(readonly=True) as uow:
-            messages = _messages_after(uow, index.cursor, batch_size)
-            if not messages:
+            late = _read_outbox(uow, ids=index.gaps) if index.gaps else []
+            messages = _read_outbox(uow, after=index.cursor, limit=batch_size)
+            if not messages and not late:
                 return refreshed
+            gaps = index.gaps - {m[0] for m in late}
+            if messages:
+                last = messages[-1][0]
+                gaps |= set(range(index.cursor + 1, last)) - {m[0] for m in messages}
+                index.cursor = last
+            index.gaps = {g for g in gaps if g > index.cursor - _GAP_WINDOW}
             touched = {
                 (kind, entity_id): None
-                for _, kind, entity_id in messages
+                for _, kind, entity_id in (*late, *messages)
                 if kind in _KINDS and entity_id is not None
             }
             _refresh(index, uow, touched)
             refreshed += len(touched)
-            index.cursor = messages[-1][0]
 
 
 def _refresh(
@@ -178,45 +199,59 @@ def _companies(uow: UnitOfWork, people: Iterable[Person]) -> dict[UUID, str]:
 
 
 def _last_message_id(uow: UnitOfWork) -> int:
-    messages = _messages_after(uow, -1, None)
-    return messages[-1][0] if messages else 0
+    from crmkit.repositories.memory import MemoryUnitOfWork  # noqa: PLC0415
+    from crmkit.repositories.sql import SqlUnitOfWork  # noqa: PLC0415
+    from crmkit.repositories.sql._tables import OUTBOX  # noqa: PLC0415
+
+    if isinstance(uow, SqlUnitOfWork):
+        last = uow.connection().execute(select(func.max(OUTBOX.c.id))).scalar()
+        return int(last or 0)
+    if isinstance(uow, MemoryUnitOfWork):
+        outbox = uow.database._outbox  # noqa: SLF001 (the adapter's committed outbox)
+        return outbox[-1].id if outbox else 0
+    raise _unreadable(uow)
 
 
-def _messages_after(
-    uow: UnitOfWork, after: int, limit: int | None
+def _read_outbox(
+    uow: UnitOfWork,
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+    ids: Collection[int] = (),
 ) -> list[tuple[int, str | None, UUID | None]]:
     """
-    Outbox messages after an id, published or not: (id, entity type, entity id).
+    Outbox messages, published or not, as (id, entity type, entity id), by id.
 
-    With ``after=-1`` and no limit, only the last message (for the cursor).
+    Those after ``after`` (at most ``limit``), or else those with one of ``ids``.
     """
     from crmkit.repositories.memory import MemoryUnitOfWork  # noqa: PLC0415
     from crmkit.repositories.sql import SqlUnitOfWork  # noqa: PLC0415
     from crmkit.repositories.sql._tables import OUTBOX  # noqa: PLC0415
 
     if isinstance(uow, SqlUnitOfWork):
-        connection = uow.connection()
-        if limit is None:
-            last = connection.execute(select(func.max(OUTBOX.c.id))).scalar()
-            return [] if last is None else [(int(last), None, None)]
-        rows = connection.execute(
-            select(OUTBOX.c.id, OUTBOX.c.entity_type, OUTBOX.c.entity_id)
-            .where(OUTBOX.c.id > after)
-            .order_by(OUTBOX.c.id)
-            .limit(limit)
-        )
+        query = select(OUTBOX.c.id, OUTBOX.c.entity_type, OUTBOX.c.entity_id)
+        if after is not None:
+            query = query.where(OUTBOX.c.id > after).limit(limit)
+        else:
+            query = query.where(OUTBOX.c.id.in_(sorted(ids)))
+        rows = uow.connection().execute(query.order_by(OUTBOX.c.id))
         return [(int(i), kind, _uuid(entity)) for i, kind, entity in rows]
     if isinstance(uow, MemoryUnitOfWork):
         outbox = uow.database._outbox  # noqa: SLF001 (the adapter's committed outbox)
-        if limit is None:
-            return [(outbox[-1].id, None, None)] if outbox else []
-        later = [m for m in outbox if m.id > after][:limit]
-        return [(m.id, m.entity_type, m.entity_id) for m in later]
-    msg = (
+        if after is not None:
+            found = [m for m in outbox if m.id > after][:limit]
+        else:
+            wanted = set(ids)
+            found = [m for m in outbox if m.id in wanted]
+        return [(m.id, m.entity_type, m.entity_id) for m in found]
+    raise _unreadable(uow)
+
+
+def _unreadable(uow: UnitOfWork) -> StorageError:
+    return StorageError(
         f"{type(uow).__name__} cannot list its outbox by id; keep the index "
         "current with DedupIndex.upsert and remove instead"
     )
-    raise StorageError(msg)
 
 
 def _uuid(value: object) -> UUID | None:
