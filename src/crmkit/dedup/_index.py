@@ -244,9 +244,9 @@ class DedupIndex:
             plus_tags=self.config.plus_tags,
         )
         self._fields = self.config.fields
-        self._vocabulary: list[str] = [""]
-        self._strings = np.asarray(self._vocabulary, dtype=object)  # grows lazily
-        self._strings_filled = 1
+        # The distinct normalised values (code 0 is blank), and how many there are.
+        self._strings = np.full(_START, "", dtype=object)
+        self._distinct = 1
         self._lookup: dict[str, int] = {"": 0}
         self._values = np.zeros((_START, len(self._fields)), dtype=np.int32)
         self._kinds = np.zeros(_START, dtype=np.int8)
@@ -454,7 +454,7 @@ class DedupIndex:
             np.savez(
                 file,
                 header=_blob(header),
-                vocabulary=_blob(self._vocabulary),
+                vocabulary=_blob(self._strings[: self._distinct].tolist()),
                 ids=_blob([self._ids[s] for s in live]),
                 values=self._values[live],
                 kinds=self._kinds[live],
@@ -495,8 +495,9 @@ class DedupIndex:
         )
         index.cursor = header["cursor"]
         index.gaps = set(header["gaps"])
-        index._vocabulary = vocabulary
+        index._distinct = len(vocabulary)
         index._lookup = {value: code for code, value in enumerate(vocabulary)}
+        index._strings = np.asarray(vocabulary, dtype=object)
         names = [f.name for f in index._fields]
         for record_id, codes, kind in zip(
             ids, values.tolist(), kinds.tolist(), strict=True
@@ -533,7 +534,7 @@ class DedupIndex:
         self, normalised: Mapping[str, str], slots: list[int], own_slot: int
     ) -> tuple[_Scored, _Scorer]:
         rows = self._values[slots]
-        strings = self._vocabulary_array()
+        strings = self._strings
         columns = {}
         for k, f in enumerate(self._fields):
             column = np.empty(len(slots) + 1, dtype=object)
@@ -575,12 +576,7 @@ class DedupIndex:
         self._order[slot] = self._added
         self._added += 1
         for k, f in enumerate(self._fields):
-            value = normalised[f.name]
-            code = self._lookup.get(value)
-            if code is None:
-                code = self._lookup[value] = len(self._vocabulary)
-                self._vocabulary.append(value)
-            self._values[slot, k] = code
+            self._values[slot, k] = self._intern(normalised[f.name])
         for name, column in self._tf_columns.items():
             code = int(self._values[slot, column])
             if code:
@@ -592,17 +588,18 @@ class DedupIndex:
             if key is not None:
                 chains.link(key, slot)
 
-    def _vocabulary_array(self) -> npt.NDArray[np.object_]:
-        """The vocabulary as an array (for gathering columns), extended as needed."""
-        size, filled = len(self._vocabulary), self._strings_filled
-        if filled < size:
-            if len(self._strings) < size:
-                strings = np.empty(max(size, 2 * len(self._strings)), dtype=object)
-                strings[:filled] = self._strings[:filled]
+    def _intern(self, value: str) -> int:
+        """The value's code in the vocabulary, added (to the list and array) if new."""
+        code = self._lookup.get(value)
+        if code is None:
+            code = self._lookup[value] = self._distinct
+            self._distinct += 1
+            if code >= len(self._strings):
+                strings = np.empty(2 * len(self._strings), dtype=object)
+                strings[:code] = self._strings
                 self._strings = strings
-            self._strings[filled:size] = self._vocabulary[filled:]
-            self._strings_filled = size
-        return self._strings
+            self._strings[code] = value
+        return code
 
     def _grow(self, capacity: int) -> None:
         values = np.zeros((capacity, len(self._fields)), dtype=np.int32)
@@ -620,8 +617,7 @@ class DedupIndex:
     def _row(self, slot: int) -> dict[str, str]:
         codes = self._values[slot].tolist()
         return {
-            f.name: self._vocabulary[c]
-            for f, c in zip(self._fields, codes, strict=True)
+            f.name: self._strings[c] for f, c in zip(self._fields, codes, strict=True)
         }
 
     def _slot(self, record_id: str) -> int:
