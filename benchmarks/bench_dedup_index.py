@@ -9,8 +9,10 @@ index holds (resident set growth while building, so the generated records are no
 counted) per record, the latency percentiles of ``find_matches``, and those of
 an update and a removal. Latencies are wall time and the thread's CPU time
 (other processes on a shared machine stretch the first, much less the second);
-the 1-minute load average when the checks end is shown. Each size runs in its
-own forked process.
+the 1-minute load average when the checks end is shown. Each check then runs
+twice more, and the fastest of its three wall times is kept too ("best of 3",
+as `timeit` advises: the least disturbed run). Each size runs in its own forked
+process.
 
 Target (issue 6): ``find_matches`` on an index of 1,000,000 contacts under 5 ms
 at p99.
@@ -37,6 +39,7 @@ from rich.table import Table
 from crmkit.dedup import DedupIndex, synthetic_contacts
 
 _PAGE = 4096
+_REPEATS = 2  # each check runs three times in all; the fastest is kept apart
 
 
 def _rss() -> int:
@@ -58,13 +61,19 @@ def _run(size: int, queries: int, out: Any) -> None:
     index.add_many(stored)
     build = time.perf_counter() - start
     memory = _rss() - before
-    latencies, cpu, matched = [], [], 0
+    latencies, cpu, best, matched = [], [], [], 0
     for record in checked:
         start, start_cpu = time.perf_counter(), time.thread_time()
         found = index.find_matches(record)
         latencies.append(time.perf_counter() - start)
         cpu.append(time.thread_time() - start_cpu)
         matched += any(c.matched for c in found)
+        repeats = []
+        for _ in range(_REPEATS):
+            start = time.perf_counter()
+            index.find_matches(record)
+            repeats.append(time.perf_counter() - start)
+        best.append(min(latencies[-1], *repeats))
     changes = []
     for record in stored[:queries]:
         start = time.perf_counter()
@@ -81,6 +90,8 @@ def _run(size: int, queries: int, out: Any) -> None:
             "max": max(latencies),
             "cpu_p50": _percentile(cpu, 0.5),
             "cpu_p99": _percentile(cpu, 0.99),
+            "best_p50": _percentile(best, 0.5),
+            "best_p99": _percentile(best, 0.99),
             "load": os.getloadavg()[0],
             "change_p99": _percentile(changes, 0.99),
             "matched": matched / len(checked),
@@ -109,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "find max ms",
         "CPU p50 ms",
         "CPU p99 ms",
+        "best-of-3 p50 ms",
+        "best-of-3 p99 ms",
         "p99 / 5 ms target",
         "update+remove p99 ms",
         "checked with a match",
@@ -132,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{row['max'] * 1e3:.2f}",
             f"{row['cpu_p50'] * 1e3:.2f}",
             f"{row['cpu_p99'] * 1e3:.2f}",
+            f"{row['best_p50'] * 1e3:.2f}",
+            f"{row['best_p99'] * 1e3:.2f}",
             f"{row['p99'] * 1e3 / 5:.2f}x",
             f"{row['change_p99'] * 1e3:.2f}",
             f"{row['matched']:.0%}",
