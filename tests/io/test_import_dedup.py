@@ -6,8 +6,8 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from crmkit import EmailAddress, Organization, Person, PhoneNumber
-from crmkit.dedup import Candidate, PairExplanation
+from crmkit import EmailAddress, Lead, Organization, Person, PhoneNumber
+from crmkit.dedup import Candidate, PairExplanation, build_index
 from crmkit.errors import ConcurrencyError, InvalidDefinition
 from crmkit.io import (
     DEDUP_COLUMNS,
@@ -357,3 +357,27 @@ def test_a_dedup_line_reads_as_a_file_line():
     line = DedupLine(row=1, line=2, action="review", candidate=candidate, record={})
     assert line.as_row()[:6] == ("1", "2", "review", "a", "0.500000", "rule: x")
     assert attrs.evolve(line, action="x").action == "x"
+
+
+@pytest.mark.usefixtures("claire")
+def test_a_given_index_is_caught_up_kept_current_and_leads_are_not_matched(
+    database, source, at
+):
+    index = build_index(database)  # people and leads, before Paul's lead exists
+    paul = Lead.create(
+        at=at,
+        first_name="Paul",
+        last_name="Martin",
+        email=EmailAddress("paul@martin.fr"),
+    )
+    with database.unit_of_work() as uow:
+        uow.leads.add(paul)
+        uow.commit()
+    summary = _run(database, source, at, DedupPolicy.SKIP, dedup_index=index)
+    assert str(paul.id) in index  # caught up before the rows were checked
+    assert (
+        summary.duplicates_skipped == 2
+    )  # Claire (stored), Paul (row 2), not the lead
+    assert summary.created == 2
+    stored = {str(p.id) for p in _people(database)}
+    assert stored <= set(index.ids)  # the rows created were indexed

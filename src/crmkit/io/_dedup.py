@@ -24,6 +24,7 @@ from crmkit.dedup import (
     DedupConfig,
     DedupIndex,
     build_index,
+    catch_up,
     contact_config,
     person_record,
 )
@@ -187,11 +188,14 @@ class ImportDedup:
         database: Database,
         policy: DedupPolicy,
         config: DedupConfig | None = None,
+        index: DedupIndex | None = None,
     ) -> None:
         self.policy = policy
-        self.index: DedupIndex = build_index(
-            database, config or contact_config(), leads=False
-        )
+        if index is None:
+            index = build_index(database, config or contact_config(), leads=False)
+        else:
+            catch_up(index, database)
+        self.index = index
         self.companies: dict[UUID, str] = {}
         self._journal: list[tuple[str, dict[str, str] | None, str]] = []
 
@@ -201,7 +205,9 @@ class ImportDedup:
 
     def best_match(self, person: Person) -> Candidate | None:
         """The stored person (or earlier row) ``person`` most probably is, if any."""
-        found = self.index.find_matches(self.record(person), limit=1)
+        found = self.index.find_matches(
+            self.record(person), limit=1, kinds=(Person.entity_type,)
+        )
         return found[0] if found and found[0].matched else None
 
     def indexed(self, person: Person) -> None:

@@ -46,7 +46,7 @@ import cattrs
 from immutabledict import immutabledict
 
 from crmkit._validation import aware_utc
-from crmkit.dedup import DedupConfig
+from crmkit.dedup import DedupConfig, DedupIndex
 from crmkit.errors import (
     AlreadyExists,
     ConcurrencyError,
@@ -752,6 +752,7 @@ def import_entities(
     dedup: DedupPolicy | None = None,
     dedup_path: str | Path | None = None,
     dedup_config: DedupConfig | None = None,
+    dedup_index: DedupIndex | None = None,
 ) -> ImportSummary:
     """
     Import a CSV or JSON lines file into ``database``, as ``mapping`` says.
@@ -784,6 +785,10 @@ def import_entities(
             the row, the candidate, its probability, the evidence); default
             ``<input>.dedup.csv`` beside the input. Written only with ``dedup``.
         dedup_config: How people are compared (default: `contact_config`).
+        dedup_index: An index of the database's people to check against
+            (`crmkit.dedup.build_index`, perhaps saved and loaded), brought up
+            to date first and kept current by the import; by default one is
+            built when the import starts.
 
     Returns:
         The counts of what happened; see `ImportSummary`.
@@ -815,7 +820,7 @@ def import_entities(
     checker = (
         None
         if dedup is None
-        else ImportDedup(database, DedupPolicy(dedup), dedup_config)
+        else ImportDedup(database, DedupPolicy(dedup), dedup_config, dedup_index)
     )
     importer = _Importer(
         database,
