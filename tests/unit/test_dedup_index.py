@@ -225,3 +225,16 @@ def test_a_custom_id_field():
     )
     assert [c.record_id for c in found] == ["7"]
     assert found[0].explanation.right_id == "8"
+
+
+def test_remembered_normalisations_give_the_same_answers(monkeypatch):
+    from crmkit.dedup import _index  # noqa: PLC0415
+
+    monkeypatch.setattr(_index, "_CACHE_SIZE", 3)  # cleared again and again
+    small = DedupIndex()
+    small.add_many([DUPONT, SISTER])
+    reference = DedupIndex()
+    monkeypatch.setattr(_index, "_CACHE_SIZE", 100_000)
+    reference.add_many([DUPONT, SISTER])
+    assert small.values("c1") == reference.values("c1")
+    assert small.find_matches(NEW) == reference.find_matches(NEW)

@@ -28,7 +28,7 @@ from crmkit.dedup._config import BlockingKey, DedupConfig
 from crmkit.dedup._defaults import contact_config
 from crmkit.dedup._engine import _Scored, _Scorer
 from crmkit.dedup._explain import PairExplanation
-from crmkit.dedup._normalize import Normalizer
+from crmkit.dedup._normalize import FieldKind, Normalizer
 from crmkit.dedup._tables import Tables
 from crmkit.errors import AlreadyExists, FieldError, NotFound, ValidationError
 
@@ -38,6 +38,7 @@ _NONE: Final = -1
 _START: Final = 1024
 _ENTITY: Final = "record"
 _FORMAT: Final = "crmkit.dedup.DedupIndex/1"
+_CACHE_SIZE: Final = 100_000
 
 
 @attrs.frozen
@@ -244,6 +245,7 @@ class DedupIndex:
             plus_tags=self.config.plus_tags,
         )
         self._fields = self.config.fields
+        self._normalised: dict[tuple[FieldKind, str | None], str] = {}
         # The distinct normalised values (code 0 is blank), and how many there are.
         self._strings = np.full(_START, "", dtype=object)
         self._distinct = 1
@@ -494,7 +496,7 @@ class DedupIndex:
             id_field=header["id_field"],
         )
         index.cursor = header["cursor"]
-        index.gaps = set(header["gaps"])
+        index.gaps = set(header.get("gaps", ()))
         index._distinct = len(vocabulary)
         index._lookup = {value: code for code, value in enumerate(vocabulary)}
         index._strings = np.asarray(vocabulary, dtype=object)
@@ -636,10 +638,20 @@ class DedupIndex:
         return text
 
     def _normalise(self, record: Mapping[str, str | None]) -> dict[str, str]:
-        normalize = self._normalizer.normalize
-        return {
-            f.name: normalize(f.kind, _text(record.get(f.name))) for f in self._fields
-        }
+        """Each field normalised; recent raw values are remembered (names repeat)."""
+        cache = self._normalised
+        normalised = {}
+        for field in self._fields:
+            raw = _text(record.get(field.name))
+            key = (field.kind, raw)
+            value = cache.get(key)
+            if value is None:
+                value = self._normalizer.normalize(field.kind, raw)
+                if len(cache) >= _CACHE_SIZE:
+                    cache.clear()
+                cache[key] = value
+            normalised[field.name] = value
+        return normalised
 
 
 def _blob(data: object) -> npt.NDArray[np.uint8]:
