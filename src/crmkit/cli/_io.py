@@ -23,6 +23,7 @@ from crmkit.cli._common import (
 )
 from crmkit.errors import InvalidDefinition
 from crmkit.io import (
+    DedupPolicy,
     ImportProgress,
     ImportSummary,
     export_entities,
@@ -79,6 +80,24 @@ def _import_options(command: Callable[_P, _R]) -> Callable[_P, _R]:
             default=None,
             help="csv or jsonl. Default: from the file's suffix (.jsonl, .ndjson).",
         ),
+        click.option(
+            "--dedup",
+            "dedup",
+            type=click.Choice([p.value for p in DedupPolicy]),
+            default=None,
+            help=(
+                "Check each new contact against those stored and the file's "
+                "earlier rows; a match is skipped, merged (blank fields filled, "
+                "emails and phones added), held for review, or created anyway."
+            ),
+        ),
+        click.option(
+            "--dedup-file",
+            "dedup_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Where to list the matching rows. Default: FILE.dedup.csv.",
+        ),
         database_option,
         now_option,
     ]
@@ -111,6 +130,14 @@ def _summary_table(file: Path, summary: ImportSummary) -> Table:
         ("organizations created", summary.organizations_created),
     ):
         table.add_row(label, str(value))
+    if summary.dedup_path is not None:
+        for label, value in (
+            ("duplicates skipped", summary.duplicates_skipped),
+            ("duplicates merged", summary.duplicates_merged),
+            ("duplicates for review", summary.duplicates_for_review),
+            ("duplicates created anyway", summary.duplicates_created),
+        ):
+            table.add_row(label, str(value))
     return table
 
 
@@ -121,6 +148,8 @@ def _run_import(
     mapping: Path,
     rejects: Path | None,
     file_format: FileFormat | None,
+    dedup: str | None,
+    dedup_file: Path | None,
     db: str | None,
     at: datetime | None,
 ) -> None:
@@ -152,6 +181,8 @@ def _run_import(
                 rejects_path=rejects,
                 format=file_format,
                 progress=_progress_reporter(progress),
+                dedup=None if dedup is None else DedupPolicy(dedup),
+                dedup_path=dedup_file,
             )
     else:
         summary = import_entities(
@@ -161,6 +192,8 @@ def _run_import(
             at=instant,
             rejects_path=rejects,
             format=file_format,
+            dedup=None if dedup is None else DedupPolicy(dedup),
+            dedup_path=dedup_file,
         )
     how = f"{summary.format}, {summary.encoding}"
     if summary.delimiter is not None:
@@ -181,6 +214,14 @@ def _run_import(
         soft_wrap=True,
         markup=False,
     )
+    if summary.dedup_path is not None:
+        console.print(
+            f"Dedup: {summary.dedup_lines} matching row(s) listed in "
+            f"{summary.dedup_path}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 def _reports_file_errors(command: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -206,6 +247,8 @@ def import_contacts(
     mapping: Path,
     rejects: Path | None,
     file_format: FileFormat | None,
+    dedup: str | None,
+    dedup_file: Path | None,
     db: str | None,
     at: datetime | None,
 ) -> None:
@@ -216,6 +259,8 @@ def import_contacts(
         mapping=mapping,
         rejects=rejects,
         file_format=file_format,
+        dedup=dedup,
+        dedup_file=dedup_file,
         db=db,
         at=at,
     )
@@ -231,6 +276,8 @@ def import_organizations(
     mapping: Path,
     rejects: Path | None,
     file_format: FileFormat | None,
+    dedup: str | None,
+    dedup_file: Path | None,
     db: str | None,
     at: datetime | None,
 ) -> None:
@@ -241,6 +288,8 @@ def import_organizations(
         mapping=mapping,
         rejects=rejects,
         file_format=file_format,
+        dedup=dedup,
+        dedup_file=dedup_file,
         db=db,
         at=at,
     )

@@ -27,6 +27,8 @@ from crmkit.dedup._config import (
 from crmkit.dedup._defaults import contact_config, lead_config, organization_config
 from crmkit.dedup._engine import DedupResult, find_duplicates
 from crmkit.dedup._explain import FieldEvidence, PairExplanation
+from crmkit.dedup._index import Candidate, DedupIndex
+from crmkit.dedup._index_sync import build_index, catch_up, lead_record, person_record
 from crmkit.dedup._merge import (
     MergePlan,
     MergeUndone,
@@ -65,10 +67,12 @@ from crmkit.dedup._training import train_model
 __all__ = [
     "BlockingKey",
     "BlockingReport",
+    "Candidate",
     "Comparator",
     "Comparison",
     "Condition",
     "DedupConfig",
+    "DedupIndex",
     "DedupResult",
     "Dropped",
     "EmailProvider",
@@ -99,6 +103,8 @@ __all__ = [
     "Training",
     "apply_plan",
     "blocking_recall",
+    "build_index",
+    "catch_up",
     "choose_master",
     "compare",
     "contact_config",
@@ -106,12 +112,14 @@ __all__ = [
     "find_duplicates",
     "french_code",
     "lead_config",
+    "lead_record",
     "merge",
     "merge_groups",
     "organization_config",
     "organization_policy",
     "pairwise_scores",
     "person_policy",
+    "person_record",
     "plan_merge",
     "shipped_rules",
     "stored_person_records",

@@ -7,12 +7,15 @@ from TOML with `read_mapping`): which column feeds which field, with transforms
 `import_entities` validates every row, writes refused rows to a rejects file,
 stores accepted rows in transactional batches, updates instead of duplicating
 on a re-import, and returns an `ImportSummary`. `export_entities` writes the
-stored entities back to CSV or JSON lines, atomically.
+stored entities back to CSV or JSON lines, atomically. With ``dedup=`` a
+`DedupPolicy`, an import of people checks each new row against the people
+stored and the file's earlier rows first.
 
 See ``docs/import-export.md`` for a tutorial.
 """
 
 from crmkit import _public
+from crmkit.io._dedup import DEDUP_COLUMNS, DedupLine, DedupPolicy
 from crmkit.io._exporter import (
     ORGANIZATION_COLUMNS,
     PERSON_COLUMNS,
@@ -38,10 +41,13 @@ from crmkit.io._mapping import (
 from crmkit.io._names import FullName, split_full_name
 
 __all__ = [
+    "DEDUP_COLUMNS",
     "ORGANIZATION_COLUMNS",
     "PERSON_COLUMNS",
     "REJECT_COLUMNS",
     "ColumnMapping",
+    "DedupLine",
+    "DedupPolicy",
     "ExportSummary",
     "ExternalIdColumn",
     "FullName",

@@ -21,22 +21,32 @@ the system ``crmkit-import:<first 16 hex digits of the file's SHA-256>``: the
 same file imported again, say after the process was killed, skips the rows
 already stored and completes the rest, so no row is stored twice. Since each
 batch is one transaction, a killed import leaves whole batches or nothing.
+
+Dedup (``dedup=`` a `DedupPolicy`, people only): each row that would create a
+person is first checked against the people stored and the earlier rows of the
+file (`crmkit.io._dedup`); a match is skipped, merged, held for review or
+created anyway, as the policy says, and listed in the dedup file. A re-run is
+as safe as without dedup: created rows carry their row keys, and merging the
+same row again changes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import IO, Any, Final, Literal
+from uuid import UUID
 
 import attrs
 import cattrs
 from immutabledict import immutabledict
 
 from crmkit._validation import aware_utc
+from crmkit.dedup import DedupConfig, DedupIndex
 from crmkit.errors import (
     AlreadyExists,
     ConcurrencyError,
@@ -47,6 +57,13 @@ from crmkit.errors import (
     ValidationError,
 )
 from crmkit.ids import OrganizationId
+from crmkit.io._dedup import (
+    DedupLine,
+    DedupPolicy,
+    DedupWriter,
+    ImportDedup,
+    fill_blanks,
+)
 from crmkit.io._files import Reject, RejectsWriter, atomic_text_file
 from crmkit.io._mapping import ENTITIES, ROW_KEY_PREFIX, ImportMapping, quote_key
 from crmkit.io._readers import (
@@ -87,7 +104,8 @@ class ImportSummary:
     What an import did.
 
     ``read == created + updated + unchanged + rejected + skipped_already_imported
-    + blank`` always holds.
+    + blank + duplicates_skipped + duplicates_merged + duplicates_for_review``
+    always holds.
 
     Attributes:
         read: Data rows read (blank lines are not rows).
@@ -98,6 +116,15 @@ class ImportSummary:
         skipped_already_imported: Rows an earlier run of the same file stored.
         blank: Rows whose every cell is empty, skipped.
         organizations_created: Organisations created for a ``company`` column.
+        duplicates_skipped: Rows matching a stored person or an earlier row,
+            not stored (policy ``skip``).
+        duplicates_merged: Rows merged into the person they match (``merge``).
+        duplicates_for_review: Rows matching, not stored, listed for review
+            (``review``).
+        duplicates_created: Rows matching, created all the same (``create``;
+            counted in ``created`` too).
+        dedup_path: The dedup file (one line per matching row), when dedup ran.
+        dedup_lines: Lines written to the dedup file.
         problems: Lines written to the rejects file (a row may have several).
         unmapped_columns: The file's columns the mapping ignores.
         rejects_path: The rejects file (written even when empty).
@@ -116,6 +143,12 @@ class ImportSummary:
     skipped_already_imported: int = 0
     blank: int = 0
     organizations_created: int = 0
+    duplicates_skipped: int = 0
+    duplicates_merged: int = 0
+    duplicates_for_review: int = 0
+    duplicates_created: int = 0
+    dedup_path: Path | None = None
+    dedup_lines: int = 0
     problems: int = 0
     unmapped_columns: tuple[str, ...] = ()
     rejects_path: Path
@@ -129,7 +162,15 @@ def row_key_system(digest: str) -> str:
     return f"{ROW_KEY_PREFIX}{digest[:16]}"
 
 
-_Outcome = Literal["created", "updated", "unchanged", "skipped", "rejected"]
+_Outcome = Literal[
+    "created", "updated", "unchanged", "skipped", "rejected", "duplicate", "merged"
+]
+_ACTIONS: Final = {
+    DedupPolicy.SKIP: "skipped",
+    DedupPolicy.MERGE: "merged",
+    DedupPolicy.REVIEW: "review",
+    DedupPolicy.CREATE: "created",
+}
 
 
 @attrs.define
@@ -142,6 +183,9 @@ class _Counts:
     skipped: int = 0
     blank: int = 0
     organizations: int = 0
+    duplicates: dict[str, int] = attrs.field(
+        factory=lambda: dict.fromkeys(_ACTIONS.values(), 0)
+    )
 
 
 @attrs.define
@@ -188,6 +232,7 @@ class _Importer:
         at: datetime,
         schemas: Mapping[type[Entity], EntitySchema],
         converter: cattrs.Converter,
+        dedup: ImportDedup | None = None,
     ) -> None:
         self.database = database
         self.source = source
@@ -204,6 +249,8 @@ class _Importer:
         self.company_key = options.company_external_id
         self.organizations = _Organizations()
         self.counts = _Counts()
+        self.dedup = dedup
+        self.dedup_lines: list[DedupLine] = []
 
     # Pure steps -------------------------------------------------------------------
 
@@ -255,6 +302,8 @@ class _Importer:
                 self.counts.rejected += 1
             elif outcome == "skipped":
                 self.counts.skipped += 1
+            elif outcome in {"duplicate", "merged"}:
+                pass  # counted by action, from the dedup lines
             else:
                 setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
         return sorted(rejects, key=lambda r: r.row)
@@ -273,6 +322,8 @@ class _Importer:
         try:
             return self._store_together(accepted)
         except _STORAGE_REFUSALS as error:
+            if self.dedup is not None:
+                self.dedup.rollback()
             if len(accepted) > 1:
                 middle = len(accepted) // 2
                 return self._store(accepted[:middle]) + self._store(accepted[middle:])
@@ -291,6 +342,7 @@ class _Importer:
     ) -> list[tuple[_Outcome, tuple[Reject, ...]]]:
         staged = _Organizations()
         outcomes: list[tuple[_Outcome, tuple[Reject, ...]]] = []
+        lines: list[DedupLine] = []
         with self.database.unit_of_work() as uow:
             known = self._stored(uow, accepted)
             self._look_up_companies(uow, accepted, staged)
@@ -298,16 +350,29 @@ class _Importer:
             created: set[tuple[str, str]] = set()
             for item in accepted:
                 system, value, _ = self._key(item.plan)
+
+                def flush() -> None:
+                    self._add_pending(uow, pending, staged)
+                    created.clear()
+
                 if (system, value) in created:
                     # A second row for an entity this batch creates: store the
                     # creations so far, so that this row updates it as usual.
-                    self._add_pending(uow, pending, staged)
-                    created.clear()
+                    flush()
                     known.update(self._stored(uow, [item]))
                 try:
                     outcome = self._apply(
                         uow, item, staged, existing=known.get((system, value))
                     )
+                    if self.dedup is not None and isinstance(outcome, Person):
+                        outcome = self._deduplicated(
+                            uow,
+                            item,
+                            outcome,
+                            pending=pending,
+                            flush=flush,
+                            lines=lines,
+                        )
                 except _RowRefused as refusal:
                     outcomes.append(("rejected", refusal.rejects))
                     continue
@@ -320,7 +385,78 @@ class _Importer:
             uow.commit()
         self.organizations.merge(staged)
         self.counts.organizations += staged.created
+        if self.dedup is not None:
+            self.dedup.commit()
+            self.dedup_lines.extend(lines)
+            for line in lines:
+                self.counts.duplicates[line.action] += 1
         return outcomes
+
+    def _deduplicated(
+        self,
+        uow: UnitOfWork,
+        item: Validated,
+        person: Person,
+        *,
+        pending: list[Entity],
+        flush: Callable[[], None],
+        lines: list[DedupLine],
+    ) -> _Outcome | Entity:
+        """What the dedup policy does with a person the row would create."""
+        dedup = self.dedup
+        assert dedup is not None  # noqa: S101 - checked by the caller
+        if item.plan.company is not None and person.roles:
+            dedup.companies[person.roles[0].organization_id] = item.plan.company[0]
+        candidate = dedup.best_match(person)
+        if candidate is None:
+            dedup.indexed(person)
+            return person
+        line = DedupLine(
+            row=item.plan.row,
+            line=item.plan.line,
+            action=_ACTIONS[dedup.policy],
+            candidate=candidate,
+            record=dedup.record(person),
+        )
+        if dedup.policy is DedupPolicy.MERGE:
+            self._merge(
+                uow,
+                item,
+                person,
+                UUID(candidate.record_id),
+                pending=pending,
+                flush=flush,
+            )
+        lines.append(line)
+        if dedup.policy is DedupPolicy.CREATE:
+            dedup.indexed(person)
+            return person
+        return "merged" if dedup.policy is DedupPolicy.MERGE else "duplicate"
+
+    def _merge(
+        self,
+        uow: UnitOfWork,
+        item: Validated,
+        person: Person,
+        target: UUID,
+        *,
+        pending: list[Entity],
+        flush: Callable[[], None],
+    ) -> None:
+        """Merge the row's person into the stored one it matches (`fill_blanks`)."""
+        assert self.dedup is not None  # noqa: S101 - checked by the caller
+        if any(entity.id == target for entity in pending):
+            flush()  # an earlier row of this batch: store it, then merge into it
+        stored = uow.people.get(target)
+        try:
+            merged = stored.update(
+                fill_blanks(stored, person), at=self.at, schema=self.schema
+            )
+        except ValidationError as error:
+            raise _RowRefused(tuple(map(item.plan.translate, error.errors))) from None
+        if merged.event.changes:
+            uow.people.update(merged.entity)
+            self.dedup.indexed(merged.entity)
 
     def _add_pending(
         self, uow: UnitOfWork, pending: list[Entity], staged: _Organizations
@@ -533,6 +669,16 @@ class _Importer:
         return changed.entity
 
 
+@contextlib.contextmanager
+def _optional_file(path: Path | None) -> Iterator[IO[str] | None]:
+    """`atomic_text_file` when there is a path, else nothing."""
+    if path is None:
+        yield None
+        return
+    with atomic_text_file(path) as handle:
+        yield handle
+
+
 def _named(uow: UnitOfWork, names: list[str]) -> Iterator[Organization]:
     """The stored organisations having one of ``names``."""
     for start in range(0, len(names), _NAMES_PER_QUERY):
@@ -603,6 +749,10 @@ def import_entities(
     format: FileFormat | None = None,  # noqa: A002 - the option's name
     schemas: Mapping[type[Entity], EntitySchema] | None = None,
     progress: Callable[[ImportProgress], None] | None = None,
+    dedup: DedupPolicy | None = None,
+    dedup_path: str | Path | None = None,
+    dedup_config: DedupConfig | None = None,
+    dedup_index: DedupIndex | None = None,
 ) -> ImportSummary:
     """
     Import a CSV or JSON lines file into ``database``, as ``mapping`` says.
@@ -628,13 +778,25 @@ def import_entities(
             typed and checked (and their columns checked against the schema).
         progress: Called once the file is inspected, then after each batch,
             with how many rows are done out of how many.
+        dedup: Check each row that would create a person against the people
+            stored and the file's earlier rows, and apply this policy to the
+            matches (see `DedupPolicy`); people only.
+        dedup_path: Where to write the dedup file (one line per matching row:
+            the row, the candidate, its probability, the evidence); default
+            ``<input>.dedup.csv`` beside the input. Written only with ``dedup``.
+        dedup_config: How people are compared (default: `contact_config`).
+        dedup_index: An index of the database's people to check against
+            (`crmkit.dedup.build_index`, perhaps saved and loaded), brought up
+            to date first and kept current by the import; by default one is
+            built when the import starts.
 
     Returns:
         The counts of what happened; see `ImportSummary`.
 
     Raises:
         InvalidDefinition: The mapping does not fit the schema or the file
-            (a mapped column the file does not have).
+            (a mapped column the file does not have), or ``dedup`` is asked
+            for entities other than people.
         ImportRejected: The file is not in its encoding, its CSV is malformed,
             or it has no header. Nothing was stored.
         StorageError: The database cannot be used (not a crmkit database...).
@@ -644,6 +806,10 @@ def import_entities(
     schemas = dict(schemas or {})
     cls = ENTITIES[mapping.entity]
     mapping.check_schema(schemas.get(cls))
+    if dedup is not None and cls is not Person:
+        raise InvalidDefinition(
+            "dedup", f"dedup checks people; this mapping imports {mapping.entity}"
+        )
     with database.unit_of_work(readonly=True):
         pass  # a database crmkit cannot use is refused before the file is read
     options = mapping.options
@@ -651,8 +817,19 @@ def import_entities(
         file, format=format, encoding=options.encoding, delimiter=options.delimiter
     )
     converter = make_converter(schemas=schemas, phone_region=options.phone_region)
+    checker = (
+        None
+        if dedup is None
+        else ImportDedup(database, DedupPolicy(dedup), dedup_config, dedup_index)
+    )
     importer = _Importer(
-        database, source, mapping, at=at, schemas=schemas, converter=converter
+        database,
+        source,
+        mapping,
+        at=at,
+        schemas=schemas,
+        converter=converter,
+        dedup=checker,
     )
     wanted = importer.transform.columns
     _check_columns(mapping, source, wanted)
@@ -661,17 +838,29 @@ def import_entities(
         if rejects_path is not None
         else file.with_name(f"{file.name}.rejects.csv")
     )
-    with atomic_text_file(target) as handle:
+    dedup_target = None
+    if dedup is not None:
+        dedup_target = (
+            Path(dedup_path)
+            if dedup_path is not None
+            else file.with_name(f"{file.name}.dedup.csv")
+        )
+    with atomic_text_file(target) as handle, _optional_file(dedup_target) as listing:
         writer = RejectsWriter(handle)
+        dedup_writer = None if listing is None else DedupWriter(listing)
         done = 0
         if progress is not None:
             progress(ImportProgress(rows_done=0, rows_total=source.rows))
         for batch in _batches(read_records(source, wanted), options.batch_size):
             writer.write(importer.run_batch(batch))
+            if dedup_writer is not None:
+                dedup_writer.write(importer.dedup_lines)
+                importer.dedup_lines.clear()
             done += len(batch)
             if progress is not None:
                 progress(ImportProgress(rows_done=done, rows_total=source.rows))
     counts = importer.counts
+    duplicates = counts.duplicates
     return ImportSummary(
         read=counts.read,
         created=counts.created,
@@ -681,6 +870,12 @@ def import_entities(
         skipped_already_imported=counts.skipped,
         blank=counts.blank,
         organizations_created=counts.organizations,
+        duplicates_skipped=duplicates["skipped"],
+        duplicates_merged=duplicates["merged"],
+        duplicates_for_review=duplicates["review"],
+        duplicates_created=duplicates["created"],
+        dedup_path=dedup_target,
+        dedup_lines=0 if dedup_writer is None else dedup_writer.lines,
         problems=writer.lines,
         unmapped_columns=tuple(c for c in source.columns if c and c not in wanted),
         rejects_path=target,
