@@ -98,23 +98,54 @@ def key_codes(
     return np.where(blank, -1, combined).astype(np.int64), describe
 
 
-def _block_pairs(
-    keys: Indices, size: int, max_block_size: int
-) -> tuple[Indices, list[tuple[int, int]]]:
-    """Pair codes ``i * size + j`` in blocks; (a member, size) of those over the cap."""
+def sorted_groups(keys: Indices) -> tuple[Indices, Indices, Indices]:
+    """
+    Records grouped by key (-1 is no group), each group in input order.
+
+    Returns:
+        The records in group order, where each group starts in that order, and
+        each group's length.
+    """
     members = np.flatnonzero(keys >= 0)
     order = members[np.argsort(keys[members], kind="stable")]
     sorted_keys = keys[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    if len(order) == 0:
+        starts = starts[:0]
     lengths = np.diff(np.r_[starts, len(order)])
+    return order, starts, lengths
+
+
+def groups_of_length(
+    order: Indices, starts: Indices, lengths: Indices, length: int
+) -> Indices:
+    """The groups of one length (as `sorted_groups` gives them), one per row."""
+    groups: Indices = order[starts[lengths == length][:, None] + np.arange(length)]
+    return groups
+
+
+def pairs_within(groups: Indices) -> tuple[Indices, Indices]:
+    """
+    All pairs within each row of ``groups``, as (groups, pairs) arrays.
+
+    Row ``g`` holds the pairs of group ``g`` in the order ``(0, 1), (0, 2) ...
+    (1, 2) ...`` of its members.
+    """
+    i, j = _upper(groups.shape[1])
+    return groups[:, i], groups[:, j]
+
+
+def _block_pairs(
+    keys: Indices, size: int, max_block_size: int
+) -> tuple[Indices, list[tuple[int, int]]]:
+    """Pair codes ``i * size + j`` in blocks; (a member, size) of those over the cap."""
+    order, starts, lengths = sorted_groups(keys)
     pairs = [np.zeros(0, dtype=np.int64)]
     for length in np.unique(lengths).tolist():
         if length < 2 or length > max_block_size:  # noqa: PLR2004 (a pair needs two)
             continue
-        first = starts[lengths == length]
-        block = order[first[:, None] + np.arange(length)]  # blocks by members, sorted
-        i, j = _upper(length)
-        pairs.append((block[:, i] * size + block[:, j]).ravel())
+        left, right = pairs_within(groups_of_length(order, starts, lengths, length))
+        pairs.append((left * size + right).ravel())
     big = lengths > max_block_size
     too_big = [
         (int(member), int(n))

@@ -530,7 +530,7 @@ def find_duplicates(
     )
     return DedupResult(
         ids=ids,
-        cluster_ids=tuple(ids[label] for label in labels),
+        cluster_ids=tuple(ids[label] for label in labels.tolist()),
         model=scorer.model,
         blocking=report,
         split_clusters=split,
