@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmkit.dedup._codes import Encoded, encode
 from crmkit.dedup._compare import Texts
 from crmkit.dedup._config import BlockingKey, KeyTransform
 from crmkit.dedup._phonetic import english_code, french_code
@@ -71,16 +72,35 @@ def key_codes(
     Returns:
         The integers, and a function giving a record's key as text.
     """
+    fields = {part.field for part in key.parts}
+    return _key_codes(
+        key,
+        encode({name: np.asarray(columns[name], dtype=object) for name in fields}),
+        tables,
+    )
+
+
+def _key_codes(
+    key: BlockingKey, coded: Encoded, tables: Tables
+) -> tuple[Indices, Callable[[int], str]]:
+    """`key_codes` of encoded columns: each part found once per distinct value."""
+    vocabulary, codes = coded
     lookup: dict[str, int] = {"": -1}
     parts = []
     for part in key.parts:
         transform = _transform(part.transform, tables)
-        column = columns[part.field]
-        distinct = {
-            v: lookup.setdefault(transform(v) if v else "", len(lookup) - 1)
-            for v in set(column)
-        }
-        parts.append(np.fromiter((distinct[v] for v in column), np.int64, len(column)))
+        column = codes[part.field]
+        used = np.flatnonzero(np.bincount(column, minlength=len(vocabulary)))
+        per_value = np.full(len(vocabulary), -1, dtype=np.int64)
+        per_value[used] = np.fromiter(
+            (
+                lookup.setdefault(transform(v) if v else "", len(lookup) - 1)
+                for v in vocabulary[used].tolist()
+            ),
+            dtype=np.int64,
+            count=len(used),
+        )
+        parts.append(per_value[column])
     words = list(lookup)[1:]
     stacked = np.stack(parts, axis=1)
     blank = (stacked < 0).any(axis=1)
@@ -160,9 +180,12 @@ def candidate_pairs(
     *,
     tables: Tables,
     max_block_size: int,
+    coded: Encoded | None = None,
 ) -> tuple[Indices, Indices, BlockingReport]:
     """
     The union of pairs ``(i, j)``, ``i < j``, that share at least one key.
+
+    ``coded`` is ``columns`` encoded already (see `encode`), when the caller has it.
 
     Returns:
         Left indices, right indices (sorted by left then right) and the report.
@@ -171,8 +194,11 @@ def candidate_pairs(
     codes: list[Indices] = []
     by_key: dict[str, int] = {}
     skipped: dict[str, tuple[tuple[str, int], ...]] = {}
+    coded = coded or encode(
+        {name: np.asarray(column, dtype=object) for name, column in columns.items()}
+    )
     for key in keys:
-        record_keys, describe = key_codes(key, columns, tables)
+        record_keys, describe = _key_codes(key, coded, tables)
         pairs, too_big = _block_pairs(record_keys, size, max_block_size)
         by_key[key.name] = len(pairs)
         codes.append(pairs)

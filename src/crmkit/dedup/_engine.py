@@ -12,11 +12,13 @@ import numpy.typing as npt
 
 from crmkit.dedup._blocking import BlockingReport, candidate_pairs
 from crmkit.dedup._cluster import cluster
-from crmkit.dedup._compare import Comparator, compare
+from crmkit.dedup._codes import Encoded, encode
+from crmkit.dedup._compare import Comparator, compare_codes
 from crmkit.dedup._config import (
     Condition,
     DedupConfig,
     FellegiSunter,
+    Field,
     Method,
     RuleGroup,
     Training,
@@ -44,6 +46,8 @@ Bools = npt.NDArray[np.bool_]
 _MIN_TRAINING_RECORDS: Final = 500
 _SWAP_MARGIN: Final = 0.3
 _SWAP_MIN: Final = 1.7
+_SWAP_SCALE: Final = 2.0  # the most two name scores add up to
+_ALL: Final = slice(None)
 
 
 @attrs.frozen
@@ -66,8 +70,6 @@ class _Sides:
     """The left and right values of a batch of pairs, and their scores so far."""
 
     def __init__(self, scorer: _Scorer, left: Indices, right: Indices) -> None:
-        self.lefts = {name: column[left] for name, column in scorer.columns.items()}
-        self.rights = {name: column[right] for name, column in scorer.columns.items()}
         self.left_codes = {name: codes[left] for name, codes in scorer.codes.items()}
         self.right_codes = {name: codes[right] for name, codes in scorer.codes.items()}
         self.vocabulary = scorer.vocabulary
@@ -78,37 +80,58 @@ class _Sides:
         self.cache: dict[tuple[str, Comparator], Floats] = {}
 
     def _compare(
-        self, comparator: Comparator, left: str, right: str, scale: float = 1.0
+        self,
+        comparator: Comparator,
+        left: str,
+        right: str,
+        rows: Indices | slice = _ALL,
+        scale: float = 1.0,
     ) -> Floats:
-        return compare(
+        return compare_codes(
             comparator,
-            self.lefts[left],
-            self.rights[right],
+            self.vocabulary,
+            self.left_codes[left][rows],
+            self.right_codes[right][rows],
             tables=self.tables,
             scale=scale,
             workers=self.workers,
-            codes=(self.vocabulary, self.left_codes[left], self.right_codes[right]),
         )
 
     def score(self, field: str, comparator: Comparator, scale: float = 1.0) -> Floats:
         """Scores of one field by one comparator, computed once."""
         key = (field, comparator)
         if key not in self.cache:
-            self.cache[key] = self._compare(comparator, field, field, scale)
+            self.cache[key] = self._compare(comparator, field, field, scale=scale)
         return self.cache[key]
 
-    def crossed(self, left_field: str, right_field: str) -> Floats:
-        """Name scores of one side's field against the other side's other field."""
-        return np.nan_to_num(self._compare(Comparator.NAME, left_field, right_field))
+    def swap_names(self, given: str, family: str) -> None:
+        """
+        Compare given and family names crossed where that agrees much better.
 
-    def swap(self, given: str, family: str, where: Bools) -> None:
-        """Compare the right side's given and family names crossed where asked."""
-        self.swapped = where
-        for sides in (self.rights, self.right_codes):
-            g, f = sides[given].copy(), sides[family].copy()
-            sides[given] = np.where(where, f, g)
-            sides[family] = np.where(where, g, f)
+        Crossed names are compared only where the direct scores leave room for
+        a better crossed score.
+        """
+        direct = {name: self.score(name, Comparator.NAME) for name in (given, family)}
+        total = np.nan_to_num(direct[given]) + np.nan_to_num(direct[family])
+        rows = np.flatnonzero(total < _SWAP_SCALE - _SWAP_MARGIN)
+        crossed = {
+            given: self._compare(Comparator.NAME, given, family, rows),
+            family: self._compare(Comparator.NAME, family, given, rows),
+        }
+        crossed_total = np.nan_to_num(crossed[given]) + np.nan_to_num(crossed[family])
+        better = (crossed_total > total[rows] + _SWAP_MARGIN) & (
+            crossed_total >= _SWAP_MIN
+        )
+        self.swapped[rows[better]] = True
+        swapped = rows[better]
+        g, f = self.right_codes[given].copy(), self.right_codes[family].copy()
+        g[swapped], f[swapped] = f[swapped], g[swapped]
+        self.right_codes[given], self.right_codes[family] = g, f
         self.cache.clear()
+        for name in (given, family):
+            scores = direct[name].copy()
+            scores[swapped] = crossed[name][better]
+            self.cache[(name, Comparator.NAME)] = scores
 
 
 def _holds(condition: Condition, scores: Floats) -> Bools:
@@ -146,10 +169,12 @@ class _Scorer:
         tables: Tables,
         threshold: float,
         workers: int,
+        *,
+        coded: Encoded | None = None,
     ) -> None:
         self.config = config
         self.columns = columns
-        self.vocabulary, self.codes = _encode(columns)
+        self.vocabulary, self.codes = coded or encode(columns)
         self.tables = tables
         self.threshold = threshold
         self.workers = workers
@@ -163,16 +188,7 @@ class _Scorer:
     def _sides(self, left: Indices, right: Indices) -> _Sides:
         sides = _Sides(self, left, right)
         if self.config.names:
-            given, family = self.config.names
-            crossed = sides.crossed(given, family) + sides.crossed(family, given)
-            direct = np.nan_to_num(sides.score(given, Comparator.NAME)) + np.nan_to_num(
-                sides.score(family, Comparator.NAME)
-            )
-            sides.swap(
-                given,
-                family,
-                (crossed > direct + _SWAP_MARGIN) & (crossed >= _SWAP_MIN),
-            )
+            sides.swap_names(*self.config.names)
         return sides
 
     def levels(self, left: Indices, right: Indices) -> npt.NDArray[np.int8]:
@@ -202,10 +218,11 @@ class _Scorer:
             if c.tf_adjust:
                 weights[:, k] += tf_adjustment(
                     self.model.u[k][0],
-                    sides.lefts[c.field],
-                    sides.rights[c.field],
-                    self.tf[c.field],
-                    levels[:, k] == 0,
+                    self.vocabulary,
+                    sides.left_codes[c.field],
+                    sides.right_codes[c.field],
+                    tf=self.tf[c.field],
+                    agreeing=levels[:, k] == 0,
                 )
         total = weights.sum(axis=1) + prior
         prob = probability(total)
@@ -386,20 +403,37 @@ class DedupResult:
         return self._scorer.explain(scored, 0, self.ids)
 
 
-def _encode(
-    columns: Mapping[str, npt.NDArray[np.object_]],
-) -> tuple[list[str], dict[str, Indices]]:
-    """One list of the distinct values of all columns, and each column as indices."""
-    lookup: dict[str, int] = {}
-    codes = {
-        name: np.fromiter(
-            (lookup.setdefault(v, len(lookup)) for v in column),
+def _normalise(
+    records: Sequence[Mapping[str, str | None]],
+    fields: Sequence[Field],
+    normalizer: Normalizer,
+) -> Encoded:
+    """
+    `encode` of the records' normalised fields, each distinct value normalised once.
+
+    The blank value is index 0.
+    """
+    lookup = {"": 0}
+    codes = {}
+    for field in fields:
+        raw: dict[str | None, int] = {}
+        raw_codes = np.fromiter(
+            (raw.setdefault(r.get(field.name), len(raw)) for r in records),
             dtype=np.int64,
-            count=len(column),
+            count=len(records),
         )
-        for name, column in columns.items()
-    }
-    return list(lookup), codes
+        normal = np.fromiter(
+            (
+                lookup.setdefault(
+                    normalizer.normalize(field.kind, _text(v)), len(lookup)
+                )
+                for v in raw
+            ),
+            dtype=np.int64,
+            count=len(raw),
+        )
+        codes[field.name] = normal[raw_codes]
+    return np.asarray(list(lookup), dtype=object), codes
 
 
 def _read_ids(
@@ -439,16 +473,21 @@ def prepare(
     """Read ids, normalise, block, and build the scorer for a batch."""
     tables = tables or Tables.default()
     ids = _read_ids(records, id_field)
-    normalizer = Normalizer(
-        tables=tables, default_region=config.region, plus_tags=config.plus_tags
+    coded = _normalise(
+        records,
+        config.fields,
+        Normalizer(
+            tables=tables, default_region=config.region, plus_tags=config.plus_tags
+        ),
     )
-    columns = {}
-    for f in config.fields:
-        raw = [r.get(f.name) for r in records]
-        distinct = {v: normalizer.normalize(f.kind, _text(v)) for v in set(raw)}
-        columns[f.name] = np.asarray([distinct[v] for v in raw], dtype=object)
+    vocabulary, codes = coded
+    columns = {name: vocabulary[column] for name, column in codes.items()}
     left, right, report = candidate_pairs(
-        config.blocking, columns, tables=tables, max_block_size=config.max_block_size
+        config.blocking,
+        columns,
+        tables=tables,
+        max_block_size=config.max_block_size,
+        coded=coded,
     )
     scorer = _Scorer(
         config,
@@ -456,6 +495,7 @@ def prepare(
         tables,
         config.threshold if threshold is None else threshold,
         workers,
+        coded=coded,
     )
     return ids, left, right, report, scorer
 

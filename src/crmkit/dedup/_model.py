@@ -9,7 +9,6 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from crmkit.dedup._compare import Texts
 from crmkit.dedup._config import Comparison, FellegiSunter
 
 __all__ = [
@@ -65,20 +64,28 @@ def match_weights(model: FellegiSunter, levels: Levels) -> tuple[Floats, Floats]
 
 def tf_adjustment(
     u_exact: float,
-    left: Texts,
-    right: Texts,
+    vocabulary: npt.NDArray[np.object_],
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    *,
     tf: Mapping[str, float],
     agreeing: npt.NDArray[np.bool_],
 ) -> Floats:
-    """Extra weight for an exact agreement on a rare value (less for a common one)."""
+    """
+    Extra weight for an exact agreement on a rare value (less for a common one).
+
+    ``left`` and ``right`` are the pairs' values as indices into ``vocabulary``;
+    each distinct value's frequency is looked up once.
+    """
     out = np.zeros(len(left))
-    lefts = np.asarray(left, dtype=object)
-    candidates = np.flatnonzero(agreeing & (lefts == np.asarray(right, dtype=object)))
-    frequency = np.fromiter(
-        (tf.get(v, 0.0) for v in lefts[candidates]),
+    candidates = np.flatnonzero(agreeing & (left == right))
+    used, inverse = np.unique(left[candidates], return_inverse=True)
+    per_value = np.fromiter(
+        (tf.get(v, 0.0) for v in vocabulary[used].tolist()),
         dtype=np.float64,
-        count=len(candidates),
+        count=len(used),
     )
+    frequency = per_value[inverse]
     known = frequency > 0
     out[candidates[known]] = np.clip(
         np.log2(u_exact / frequency[known]), -_TF_CLIP, _TF_CLIP
