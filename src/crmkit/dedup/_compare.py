@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -313,15 +313,16 @@ def _per_value(
     values: Sequence[str] | Values,
     left_codes: Indices,
     right_codes: Indices,
-    test: Callable[[str], bool],
-) -> npt.NDArray[np.bool_]:
-    """``test`` of each value the pairs use, by index into ``values``."""
+    function: Callable[[str], object],
+    dtype: type = bool,
+) -> npt.NDArray[Any]:
+    """``function`` of each value the pairs use, by index into ``values``."""
     used = np.unique(np.concatenate([left_codes, right_codes]))
-    flags = np.zeros(len(values), dtype=bool)
-    flags[used] = np.fromiter(
-        (test(values[k]) for k in used.tolist()), dtype=bool, count=len(used)
+    results: npt.NDArray[Any] = np.zeros(len(values), dtype=dtype)
+    results[used] = np.fromiter(
+        (function(values[k]) for k in used.tolist()), dtype=dtype, count=len(used)
     )
-    return flags
+    return results
 
 
 def _same_name(a: str, b: str, tables: Tables) -> bool:
@@ -337,37 +338,30 @@ def _same_name(a: str, b: str, tables: Tables) -> bool:
 def _email(batch: _Batch) -> Scores:
     """Exact 1; else local parts by edit similarity, weighed by the domain."""
     values, lc, rc = batch.codes
-    used = np.unique(np.concatenate([lc, rc]))
-    parts = {k: values[k].rpartition("@") for k in used.tolist()}
-    local = _pairwise(
-        Levenshtein.normalized_similarity,
-        [parts[k][0] for k in lc.tolist()],
-        [parts[k][0] for k in rc.tolist()],
-        batch.workers,
+    local = _per_value(values, lc, rc, lambda v: v.rpartition("@")[0], object)
+    domain = _per_value(values, lc, rc, lambda v: v.rpartition("@")[2], object)
+    similar = _pairwise(
+        Levenshtein.normalized_similarity, local[lc], local[rc], batch.workers
     )
-    domain_code = {domain: i for i, domain in enumerate({p[2] for p in parts.values()})}
-    domains = np.zeros(len(values), dtype=np.int64)
-    for k, part in parts.items():
-        domains[k] = domain_code[part[2]]
-    same_domain = domains[lc] == domains[rc]
-    return np.where(same_domain, 0.2 + 0.8 * local, 0.8 * local)
+    return np.where(domain[lc] == domain[rc], 0.2 + 0.8 * similar, 0.8 * similar)
 
 
 def _phone(batch: _Batch) -> Scores:
     """Exact 1; same last eight digits 0.9; else edit similarity, halved."""
-    left, right = batch.left, batch.right
-    tails_equal = np.fromiter(
-        (
-            a[-_PHONE_TAIL:] == b[-_PHONE_TAIL:]
-            for a, b in zip(left, right, strict=True)
-        ),
-        dtype=bool,
-        count=len(left),
+    values, lc, rc = batch.codes
+    tail = _per_value(values, lc, rc, lambda v: v[-_PHONE_TAIL:], object)
+    scores = np.where(lc == rc, 1.0, np.where(tail[lc] == tail[rc], 0.9, 0.0))
+    differ = np.flatnonzero(scores == 0)
+    scores[differ] = (
+        _pairwise(
+            Levenshtein.normalized_similarity,
+            batch.left[differ],
+            batch.right[differ],
+            batch.workers,
+        )
+        / 2
     )
-    similar = (
-        _pairwise(Levenshtein.normalized_similarity, left, right, batch.workers) / 2
-    )
-    return np.where(left == right, 1.0, np.where(tails_equal, 0.9, similar))
+    return scores
 
 
 def _closeness(values: Callable[[str], float]) -> Callable[[_Batch], Scores]:

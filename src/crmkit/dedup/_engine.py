@@ -28,6 +28,7 @@ from crmkit.dedup._explain import FieldEvidence, PairExplanation
 from crmkit.dedup._model import (
     levels_of,
     match_weights,
+    pair_frequencies,
     probability,
     term_frequencies,
     tf_adjustment,
@@ -66,6 +67,16 @@ class _Scored:
     matched: Bools
 
 
+@attrs.frozen
+class _Evidence:
+    """Per pair: agreement levels, tf frequencies (by comparison), rule and veto."""
+
+    levels: npt.NDArray[np.int8]
+    frequencies: dict[int, Floats]
+    rule: npt.NDArray[np.int16]
+    veto: npt.NDArray[np.int16]
+
+
 class _Sides:
     """The left and right values of a batch of pairs, and their scores so far."""
 
@@ -78,6 +89,7 @@ class _Sides:
         self.size = len(left)
         self.swapped: Bools = np.zeros(self.size, dtype=bool)
         self.cache: dict[tuple[str, Comparator], Floats] = {}
+        self.evidence: _Evidence | None = None
 
     def _compare(
         self,
@@ -193,14 +205,33 @@ class _Scorer:
 
     def levels(self, left: Indices, right: Indices) -> npt.NDArray[np.int8]:
         """Agreement levels only (for training)."""
-        return self._levels(self._sides(left, right))
+        return self._evidence(self._sides(left, right)).levels
 
-    def _levels(self, sides: _Sides) -> npt.NDArray[np.int8]:
-        comparisons = self.config.comparisons
-        levels = np.zeros((sides.size, len(comparisons)), dtype=np.int8)
-        for k, c in enumerate(comparisons):
-            levels[:, k] = levels_of(c, sides.score(c.field, c.comparator, c.scale))
-        return levels
+    def _evidence(self, sides: _Sides) -> _Evidence:
+        """What the pairs show whatever the model: levels, rules, vetoes (once)."""
+        if sides.evidence is None:
+            comparisons = self.config.comparisons
+            levels = np.zeros((sides.size, len(comparisons)), dtype=np.int8)
+            for k, c in enumerate(comparisons):
+                scores = sides.score(c.field, c.comparator, c.scale)
+                levels[:, k] = levels_of(c, scores)
+            sides.evidence = _Evidence(
+                levels=levels,
+                frequencies={
+                    k: pair_frequencies(
+                        self.vocabulary,
+                        sides.left_codes[c.field],
+                        sides.right_codes[c.field],
+                        tf=self.tf[c.field],
+                        agreeing=levels[:, k] == 0,
+                    )
+                    for k, c in enumerate(comparisons)
+                    if c.tf_adjust
+                },
+                rule=_first_group(self.config.rules.groups, sides),
+                veto=_first_group(self.config.vetoes.groups, sides),
+            )
+        return sides.evidence
 
     def score(
         self, left: Indices, right: Indices, sides: _Sides | None = None
@@ -209,25 +240,16 @@ class _Scorer:
         Everything about each pair: scores, levels, weights, decision.
 
         ``sides`` from an earlier call on the same pairs reuses its comparator
-        scores (only the model changed).
+        scores, levels and rules (only the model changed).
         """
         sides = sides or self._sides(left, right)
-        levels = self._levels(sides)
+        evidence = self._evidence(sides)
+        levels, rule, veto = evidence.levels, evidence.rule, evidence.veto
         weights, prior = match_weights(self.model, levels)
-        for k, c in enumerate(self.config.comparisons):
-            if c.tf_adjust:
-                weights[:, k] += tf_adjustment(
-                    self.model.u[k][0],
-                    self.vocabulary,
-                    sides.left_codes[c.field],
-                    sides.right_codes[c.field],
-                    tf=self.tf[c.field],
-                    agreeing=levels[:, k] == 0,
-                )
+        for k, frequency in evidence.frequencies.items():
+            weights[:, k] += tf_adjustment(self.model.u[k][0], frequency)
         total = weights.sum(axis=1) + prior
         prob = probability(total)
-        rule = _first_group(self.config.rules.groups, sides)
-        veto = _first_group(self.config.vetoes.groups, sides)
         if self.config.method is Method.RULES:
             matched = rule >= 0
         else:
@@ -248,10 +270,35 @@ class _Scorer:
             matched=matched,
         )
 
-    def rescore(self, left: Indices, right: Indices) -> tuple[Floats, Bools, Bools]:
-        """For clustering: probability, matched and vetoed per pair."""
-        scored = self.score(left, right)
-        return scored.probability, scored.matched, scored.veto >= 0
+    def rescore(
+        self, left: Indices, right: Indices, known: _Scored | None = None
+    ) -> tuple[Floats, Bools, Bools]:
+        """
+        For clustering: probability, matched and vetoed per pair ``i < j``.
+
+        Pairs among ``known`` (scored with the same model, sorted as blocking
+        sorts them) are looked up rather than scored again.
+        """
+        prob = np.zeros(len(left))
+        matched = np.zeros(len(left), dtype=bool)
+        vetoed = np.zeros(len(left), dtype=bool)
+        missing = np.arange(len(left))
+        if known is not None and len(known.left):
+            width = len(next(iter(self.codes.values())))  # records
+            codes = known.left * width + known.right
+            asked = left * width + right
+            where = np.minimum(np.searchsorted(codes, asked), len(codes) - 1)
+            found = codes[where] == asked
+            rows = where[found]
+            prob[found] = known.probability[rows]
+            matched[found] = known.matched[rows]
+            vetoed[found] = known.veto[rows] >= 0
+            missing = np.flatnonzero(~found)
+        scored = self.score(left[missing], right[missing])
+        prob[missing] = scored.probability
+        matched[missing] = scored.matched
+        vetoed[missing] = scored.veto >= 0
+        return prob, matched, vetoed
 
     def train(self, left: Indices, right: Indices, training: Training) -> _Sides:
         """
@@ -416,23 +463,14 @@ def _normalise(
     lookup = {"": 0}
     codes = {}
     for field in fields:
-        raw: dict[str | None, int] = {}
-        raw_codes = np.fromiter(
-            (raw.setdefault(r.get(field.name), len(raw)) for r in records),
-            dtype=np.int64,
-            count=len(records),
+        raw = [r.get(field.name) for r in records]
+        distinct = dict.fromkeys(raw, 0)
+        for value in distinct:
+            normal = normalizer.normalize(field.kind, _text(value))
+            distinct[value] = lookup.setdefault(normal, len(lookup))
+        codes[field.name] = np.fromiter(
+            map(distinct.__getitem__, raw), dtype=np.int64, count=len(raw)
         )
-        normal = np.fromiter(
-            (
-                lookup.setdefault(
-                    normalizer.normalize(field.kind, _text(v)), len(lookup)
-                )
-                for v in raw
-            ),
-            dtype=np.int64,
-            count=len(raw),
-        )
-        codes[field.name] = normal[raw_codes]
     return np.asarray(list(lookup), dtype=object), codes
 
 
@@ -565,7 +603,7 @@ def find_duplicates(
         len(records),
         left[scored.matched],
         right[scored.matched],
-        scorer.rescore,
+        lambda lefts, rights: scorer.rescore(lefts, rights, scored),
         cohesion=config.cohesion,
     )
     return DedupResult(

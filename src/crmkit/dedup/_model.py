@@ -55,15 +55,13 @@ def match_weights(model: FellegiSunter, levels: Levels) -> tuple[Floats, Floats]
     weights = np.zeros(levels.shape, dtype=np.float64)
     for k, (m, u) in enumerate(zip(model.m, model.u, strict=True)):
         table = np.log2(np.maximum(m, _FLOOR) / np.maximum(u, _FLOOR))
-        column = levels[:, k]
-        known = column >= 0
-        weights[known, k] = table[column[known]]
+        # Level -1 (a blank side) reads the 0 appended last.
+        weights[:, k] = np.append(table, 0.0)[levels[:, k]]
     prior = float(np.log2(model.prior / (1 - model.prior)))
     return weights, np.full(len(levels), prior)
 
 
-def tf_adjustment(
-    u_exact: float,
+def pair_frequencies(
     vocabulary: npt.NDArray[np.object_],
     left: npt.NDArray[np.int64],
     right: npt.NDArray[np.int64],
@@ -72,7 +70,7 @@ def tf_adjustment(
     agreeing: npt.NDArray[np.bool_],
 ) -> Floats:
     """
-    Extra weight for an exact agreement on a rare value (less for a common one).
+    The frequency of the value pairs agree on exactly (0 elsewhere or if unknown).
 
     ``left`` and ``right`` are the pairs' values as indices into ``vocabulary``;
     each distinct value's frequency is looked up once.
@@ -85,11 +83,15 @@ def tf_adjustment(
         dtype=np.float64,
         count=len(used),
     )
-    frequency = per_value[inverse]
+    out[candidates] = per_value[inverse]
+    return out
+
+
+def tf_adjustment(u_exact: float, frequency: Floats) -> Floats:
+    """Extra weight for an exact agreement on a rare value (less for a common one)."""
+    out = np.zeros(len(frequency))
     known = frequency > 0
-    out[candidates[known]] = np.clip(
-        np.log2(u_exact / frequency[known]), -_TF_CLIP, _TF_CLIP
-    )
+    out[known] = np.clip(np.log2(u_exact / frequency[known]), -_TF_CLIP, _TF_CLIP)
     return out
 
 
