@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmkit.dedup._codes import Encoded, encode
+from crmkit.dedup._codes import Encoded, distinct, encode
 from crmkit.dedup._compare import Texts
 from crmkit.dedup._config import BlockingKey, KeyTransform
 from crmkit.dedup._phonetic import english_code, french_code
@@ -161,7 +161,7 @@ def _block_pairs(
     """Pair codes ``i * size + j`` in blocks; (a member, size) of those over the cap."""
     order, starts, lengths = sorted_groups(keys)
     pairs = [np.zeros(0, dtype=np.int64)]
-    for length in np.unique(lengths).tolist():
+    for length in distinct(lengths).tolist():
         if length < 2 or length > max_block_size:  # noqa: PLR2004 (a pair needs two)
             continue
         left, right = pairs_within(groups_of_length(order, starts, lengths, length))
@@ -205,7 +205,7 @@ def candidate_pairs(
         if too_big:
             largest = sorted(too_big, key=lambda b: -b[1])[:10]
             skipped[key.name] = tuple((describe(member), n) for member, n in largest)
-    union = np.unique(np.concatenate(codes)) if codes else np.zeros(0, dtype=np.int64)
+    union = distinct(np.concatenate(codes)) if codes else np.zeros(0, dtype=np.int64)
     left, right = np.divmod(union, max(size, 1))
     report = BlockingReport(by_key, len(union), skipped)
     return left.astype(np.int64), right.astype(np.int64), report

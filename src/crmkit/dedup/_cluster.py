@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmkit.dedup._blocking import groups_of_length, pairs_within, sorted_groups
+from crmkit.dedup._codes import distinct
 
 __all__ = ["cluster", "components"]
 
@@ -59,7 +60,7 @@ def cluster(
     """
     labels = components(size, left, right)
     order, starts, lengths = sorted_groups(labels)
-    sizes = [n for n in np.unique(lengths).tolist() if 2 < n <= _GUARDED_MAX]  # noqa: PLR2004 (pairs are consistent)
+    sizes = [n for n in distinct(lengths).tolist() if 2 < n <= _GUARDED_MAX]  # noqa: PLR2004 (pairs are consistent)
     if not sizes:
         return labels, 0
     groups = [groups_of_length(order, starts, lengths, n) for n in sizes]

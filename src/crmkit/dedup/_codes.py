@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Encoded", "encode"]
+__all__ = ["Encoded", "distinct", "encode"]
 
 Indices = npt.NDArray[np.int64]
 # Distinct values, and each column as indices into them.
@@ -26,3 +26,17 @@ def encode(columns: Mapping[str, npt.NDArray[np.object_]]) -> Encoded:
         for name, column in columns.items()
     }
     return np.asarray(list(lookup), dtype=object), codes
+
+
+def distinct(values: Indices) -> Indices:
+    """
+    The distinct integers, sorted.
+
+    By sorting: numpy's hash-based `numpy.unique` is many times slower on large
+    integer arrays.
+    """
+    ordered = np.sort(values)
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    result: Indices = ordered[keep]
+    return result

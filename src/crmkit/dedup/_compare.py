@@ -18,6 +18,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from crmkit.dedup._codes import distinct
 from crmkit.dedup._phonetic import english_code, french_code
 from crmkit.dedup._tables import Tables
 
@@ -317,7 +318,7 @@ def _per_value(
     dtype: type = bool,
 ) -> npt.NDArray[Any]:
     """``function`` of each value the pairs use, by index into ``values``."""
-    used = np.unique(np.concatenate([left_codes, right_codes]))
+    used = distinct(np.concatenate([left_codes, right_codes]))
     results: npt.NDArray[Any] = np.zeros(len(values), dtype=dtype)
     results[used] = np.fromiter(
         (function(values[k]) for k in used.tolist()), dtype=dtype, count=len(used)
