@@ -49,6 +49,8 @@ _SWAP_MARGIN: Final = 0.3
 _SWAP_MIN: Final = 1.7
 _SWAP_SCALE: Final = 2.0  # the most two name scores add up to
 _ALL: Final = slice(None)
+_PAIRS_AT_ONCE: Final = 1_000_000  # scored together; training samples this many
+_EXPLAINED_AT_ONCE: Final = 1000
 
 
 @attrs.frozen
@@ -75,6 +77,28 @@ class _Evidence:
     frequencies: dict[int, Floats]
     rule: npt.NDArray[np.int16]
     veto: npt.NDArray[np.int16]
+
+
+@attrs.frozen
+class _Decisions:
+    """What clustering and explanations keep of every compared pair."""
+
+    left: Indices
+    right: Indices
+    probability: Floats
+    matched: Bools
+    vetoed: Bools
+
+    @classmethod
+    def of(cls, scored: _Scored) -> _Decisions:
+        """The decisions of pairs scored at once."""
+        return cls(
+            scored.left,
+            scored.right,
+            scored.probability,
+            scored.matched,
+            scored.veto >= 0,
+        )
 
 
 class _Sides:
@@ -271,7 +295,7 @@ class _Scorer:
         )
 
     def rescore(
-        self, left: Indices, right: Indices, known: _Scored | None = None
+        self, left: Indices, right: Indices, known: _Decisions | None = None
     ) -> tuple[Floats, Bools, Bools]:
         """
         For clustering: probability, matched and vetoed per pair ``i < j``.
@@ -292,7 +316,7 @@ class _Scorer:
             rows = where[found]
             prob[found] = known.probability[rows]
             matched[found] = known.matched[rows]
-            vetoed[found] = known.veto[rows] >= 0
+            vetoed[found] = known.vetoed[rows]
             missing = np.flatnonzero(~found)
         scored = self.score(left[missing], right[missing])
         prob[missing] = scored.probability
@@ -393,7 +417,7 @@ class DedupResult:
     blocking: BlockingReport
     split_clusters: int
     _scorer: _Scorer = attrs.field(eq=False, repr=False, alias="_scorer")
-    _scored: _Scored = attrs.field(eq=False, repr=False, alias="_scored")
+    _decisions: _Decisions = attrs.field(eq=False, repr=False, alias="_decisions")
 
     @property
     def clusters(self) -> tuple[tuple[str, ...], ...]:
@@ -408,7 +432,7 @@ class DedupResult:
         """Every pair blocking generated, by ids."""
         ids = self.ids
         for a, b in zip(
-            self._scored.left.tolist(), self._scored.right.tolist(), strict=True
+            self._decisions.left.tolist(), self._decisions.right.tolist(), strict=True
         ):
             yield ids[a], ids[b]
 
@@ -422,13 +446,17 @@ class DedupResult:
             min_probability: Skip pairs less probable than this.
             matched_only: Only the pairs declared matches.
         """
-        scored = self._scored
-        keep = scored.probability >= min_probability
+        decisions = self._decisions
+        keep = decisions.probability >= min_probability
         if matched_only:
-            keep &= scored.matched
+            keep &= decisions.matched
         indices = np.flatnonzero(keep)
-        for i in indices[np.argsort(-scored.probability[indices], kind="stable")]:
-            yield self._scorer.explain(scored, int(i), self.ids)
+        order = indices[np.argsort(-decisions.probability[indices], kind="stable")]
+        for start in range(0, len(order), _EXPLAINED_AT_ONCE):
+            rows = order[start : start + _EXPLAINED_AT_ONCE]
+            scored = self._scorer.score(decisions.left[rows], decisions.right[rows])
+            for i in range(len(rows)):
+                yield self._scorer.explain(scored, i, self.ids)
 
     def explain(self, left_id: str, right_id: str) -> PairExplanation:
         """
@@ -538,6 +566,36 @@ def prepare(
     return ids, left, right, report, scorer
 
 
+def _training_sample(count: int) -> Indices | slice:
+    """All pairs, or a fixed random sample of them when there are too many."""
+    if count <= _PAIRS_AT_ONCE:
+        return _ALL
+    chosen = np.random.default_rng(0).choice(count, _PAIRS_AT_ONCE, replace=False)
+    return np.sort(chosen)
+
+
+def _decide(
+    scorer: _Scorer, left: Indices, right: Indices, sides: _Sides | None
+) -> _Decisions:
+    """
+    Score every pair, `_PAIRS_AT_ONCE` at a time (memory stays bounded).
+
+    ``sides``: the scores of all the pairs, when training computed them.
+    """
+    if sides is not None:
+        return _Decisions.of(scorer.score(left, right, sides))
+    probability = np.zeros(len(left))
+    matched = np.zeros(len(left), dtype=bool)
+    vetoed = np.zeros(len(left), dtype=bool)
+    for start in range(0, len(left), _PAIRS_AT_ONCE):
+        rows = slice(start, start + _PAIRS_AT_ONCE)
+        part = _Decisions.of(scorer.score(left[rows], right[rows]))
+        probability[rows] = part.probability
+        matched[rows] = part.matched
+        vetoed[rows] = part.vetoed
+    return _Decisions(left, right, probability, matched, vetoed)
+
+
 def find_duplicates(
     records: Sequence[Mapping[str, str | None]],
     config: DedupConfig | None = None,
@@ -595,15 +653,17 @@ def find_duplicates(
         tables=tables,
         workers=workers,
     )
-    sides = None
+    trained = None
     if config.training is not Training.NONE and len(records) >= _MIN_TRAINING_RECORDS:
-        sides = scorer.train(left, right, config.training)
-    scored = scorer.score(left, right, sides)
+        sample = _training_sample(len(left))
+        sides = scorer.train(left[sample], right[sample], config.training)
+        trained = sides if len(left) <= _PAIRS_AT_ONCE else None
+    decisions = _decide(scorer, left, right, trained)
     labels, split = cluster(
         len(records),
-        left[scored.matched],
-        right[scored.matched],
-        lambda lefts, rights: scorer.rescore(lefts, rights, scored),
+        left[decisions.matched],
+        right[decisions.matched],
+        lambda lefts, rights: scorer.rescore(lefts, rights, decisions),
         cohesion=config.cohesion,
     )
     return DedupResult(
@@ -613,7 +673,7 @@ def find_duplicates(
         blocking=report,
         split_clusters=split,
         _scorer=scorer,
-        _scored=scored,
+        _decisions=decisions,
     )
 
 
