@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit.dedup._cluster import components
+from crmkit.dedup._cluster import cluster, components
 
 
 def _reference(size, pairs):
@@ -38,3 +38,31 @@ def test_components_agree_with_joining_pairs_one_by_one(case):
     left = np.asarray([a for a, _ in pairs], dtype=np.int64)
     right = np.asarray([b for _, b in pairs], dtype=np.int64)
     assert _reference(size, pairs) == components(size, left, right).tolist()
+
+
+def _all_match(lefts, rights):
+    """Every pair matches with certainty, none is vetoed."""
+    count = len(lefts)
+    assert count == len(rights)
+    return np.ones(count), np.ones(count, dtype=bool), np.zeros(count, dtype=bool)
+
+
+def test_a_component_too_large_to_check_whole_is_rebuilt_strongest_pairs_first():
+    """A chain of 450 records is cut where a part would pass 400 records."""
+    left = np.arange(449, dtype=np.int64)
+    right = left + 1
+    strength = np.ones(449)
+    strength[99] = 0.95  # the weakest link: 99-100
+
+    labels, split = cluster(450, left, right, strength, _all_match, cohesion=0.5)
+    assert 0 == split
+    assert [0] * 100 + [100] * 350 == labels.tolist()
+
+
+def test_small_components_are_left_whole():
+    """Below the size checked whole, the guard alone decides."""
+
+    left = np.asarray([0, 1, 3], dtype=np.int64)
+    right = np.asarray([1, 2, 4], dtype=np.int64)
+    labels, _ = cluster(5, left, right, np.full(3, 0.9), _all_match, cohesion=0.5)
+    assert [0, 0, 0, 3, 3] == labels.tolist()

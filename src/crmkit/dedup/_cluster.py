@@ -44,7 +44,13 @@ def components(size: int, left: Indices, right: Indices) -> Indices:
 
 
 def cluster(
-    size: int, left: Indices, right: Indices, rescore: Rescore, *, cohesion: float
+    size: int,
+    left: Indices,
+    right: Indices,
+    strength: Floats,
+    rescore: Rescore,
+    *,
+    cohesion: float,
 ) -> tuple[Indices, int]:
     """
     Label each record with its cluster's smallest member index.
@@ -53,12 +59,22 @@ def cluster(
     checked as a whole: all its pairs are scored, and its parts are joined again,
     strongest pair first, only when no pair across them is vetoed and their mean
     match probability reaches ``cohesion`` (so A~B and B~C with A, C clearly
-    different do not make one cluster).
+    different do not make one cluster). A group too large to check whole
+    (over 400 records) is first rebuilt from its pairs, strongest first, never
+    letting a part grow past that size.
+
+    Args:
+        size: The number of records.
+        left: One side of each matched pair.
+        right: The other side.
+        strength: Each matched pair's match probability.
+        rescore: Scores any pairs (for the groups checked whole).
+        cohesion: The least mean probability between two parts joined.
 
     Returns:
         The labels and the number of groups the guard split.
     """
-    labels = components(size, left, right)
+    labels = components(size, *_capped(size, left, right, strength))
     order, starts, lengths = sorted_groups(labels)
     sizes = [n for n in distinct(lengths).tolist() if 2 < n <= _GUARDED_MAX]  # noqa: PLR2004 (pairs are consistent)
     if not sizes:
@@ -84,6 +100,39 @@ def cluster(
             for member, part in zip(members[g].tolist(), parts, strict=True):
                 labels[member] = first.setdefault(part, member)
     return labels, split
+
+
+def _capped(
+    size: int, left: Indices, right: Indices, strength: Floats
+) -> tuple[Indices, Indices]:
+    """The pairs, less those that join a component past `_GUARDED_MAX` records."""
+    labels = components(size, left, right)
+    counts = np.bincount(labels, minlength=size)
+    oversized = counts[labels[left]] > _GUARDED_MAX
+    if not oversized.any():
+        return left, right
+    keep = ~oversized
+    edges = np.flatnonzero(oversized)
+    edges = edges[np.argsort(-strength[edges], kind="stable")]
+    parent: dict[int, int] = {}
+    members: dict[int, int] = {}
+
+    def root(item: int) -> int:
+        while parent.setdefault(item, item) != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    for edge, a, b in zip(
+        edges.tolist(), left[edges].tolist(), right[edges].tolist(), strict=True
+    ):
+        ra, rb = root(a), root(b)
+        joined = members.get(ra, 1) + members.get(rb, 1)
+        if ra != rb and joined <= _GUARDED_MAX:
+            parent[rb] = ra
+            members[ra] = joined
+            keep[edge] = True
+    return left[keep], right[keep]
 
 
 def _guarded(

@@ -140,6 +140,13 @@ class _Sides:
             self.cache[key] = self._compare(comparator, field, field, scale=scale)
         return self.cache[key]
 
+    def score_rows(self, field: str, comparator: Comparator, rows: Indices) -> Floats:
+        """Scores of some pairs: looked up if all were computed, else just theirs."""
+        key = (field, comparator)
+        if key in self.cache or len(rows) == self.size:
+            return self.score(field, comparator)[rows]
+        return self._compare(comparator, field, field, rows)
+
     def swap_names(self, given: str, family: str) -> None:
         """
         Compare given and family names crossed where that agrees much better.
@@ -183,15 +190,18 @@ def _holds(condition: Condition, scores: Floats) -> Bools:
 
 
 def _first_group(groups: Sequence[RuleGroup], sides: _Sides) -> npt.NDArray[np.int16]:
-    """Per pair, the index of the first group whose conditions all hold, or -1."""
+    """
+    Per pair, the index of the first group whose conditions all hold, or -1.
+
+    Each condition is tested only on the pairs that passed the ones before it.
+    """
     first = np.full(sides.size, -1, dtype=np.int16)
     for g, group in reversed(list(enumerate(groups))):
-        holds = np.ones(sides.size, dtype=bool)
+        rows = np.arange(sides.size)
         for condition in group.conditions:
-            holds &= _holds(
-                condition, sides.score(condition.field, condition.comparator)
-            )
-        first[holds] = g
+            scores = sides.score_rows(condition.field, condition.comparator, rows)
+            rows = rows[_holds(condition, scores)]
+        first[rows] = g
     return first
 
 
@@ -663,6 +673,7 @@ def find_duplicates(
         len(records),
         left[decisions.matched],
         right[decisions.matched],
+        decisions.probability[decisions.matched],
         lambda lefts, rights: scorer.rescore(lefts, rights, decisions),
         cohesion=config.cohesion,
     )
