@@ -473,7 +473,8 @@ def _compare_tools(
     base: tuple[float, float] | None = None
     for tool in tools.split(","):
         if tool != "crmkit" and peers_up_to is not None and len(records) > peers_up_to:
-            table.add_row(tool, f"skipped (--peers-up-to {peers_up_to:,})")
+            table.add_row(tool, "skipped")
+            table.caption = f"skipped: peers past --peers-up-to {peers_up_to:,} records"
             continue
         queue = context.Queue()
         process = context.Process(target=_child, args=(tool, queue, febrl))

@@ -77,24 +77,15 @@ def cluster(
     labels = components(size, *_capped(size, left, right, strength))
     order, starts, lengths = sorted_groups(labels)
     sizes = [n for n in distinct(lengths).tolist() if 2 < n <= _GUARDED_MAX]  # noqa: PLR2004 (pairs are consistent)
-    if not sizes:
-        return labels, 0
-    groups = [groups_of_length(order, starts, lengths, n) for n in sizes]
-    pairs = [pairs_within(members) for members in groups]
-    prob, matched, vetoed = rescore(
-        np.concatenate([lefts.ravel() for lefts, _ in pairs]),
-        np.concatenate([rights.ravel() for _, rights in pairs]),
-    )
     split = 0
-    start = 0
-    for members in groups:
-        n = members.shape[1]
-        window = slice(start, start + len(members) * n * (n - 1) // 2)
-        start = window.stop
-        shape = (len(members), -1)
-        p, m, v = (a[window].reshape(shape) for a in (prob, matched, vetoed))
-        for g in np.flatnonzero(~m.all(axis=1)).tolist():  # all matched: one cluster
-            parts = _guarded(n, p[g], m[g], v[g], cohesion)
+    for n in sizes:
+        members = groups_of_length(order, starts, lengths, n)
+        lefts, rights = pairs_within(members)
+        prob, matched, vetoed = (
+            a.reshape(lefts.shape) for a in rescore(lefts.ravel(), rights.ravel())
+        )
+        for g in np.flatnonzero(~matched.all(axis=1)).tolist():  # else one cluster
+            parts = _guarded(n, prob[g], matched[g], vetoed[g], cohesion)
             split += len(set(parts)) > 1
             first: dict[int, int] = {}
             for member, part in zip(members[g].tolist(), parts, strict=True):

@@ -328,10 +328,10 @@ class _Scorer:
             matched[found] = known.matched[rows]
             vetoed[found] = known.vetoed[rows]
             missing = np.flatnonzero(~found)
-        scored = self.score(left[missing], right[missing])
+        scored = _decide(self, left[missing], right[missing], None)
         prob[missing] = scored.probability
         matched[missing] = scored.matched
-        vetoed[missing] = scored.veto >= 0
+        vetoed[missing] = scored.vetoed
         return prob, matched, vetoed
 
     def train(self, left: Indices, right: Indices, training: Training) -> _Sides:
