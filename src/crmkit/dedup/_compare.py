@@ -166,11 +166,12 @@ def compare_codes(
         left_codes.astype(np.int64) * width + right_codes, return_inverse=True
     )
     lefts, rights = np.divmod(distinct, width)
-    known = np.flatnonzero((values[lefts] != "") & (values[rights] != ""))
+    left_values, right_values = values[lefts], values[rights]
+    known = np.flatnonzero((left_values != "") & (right_values != ""))
     lefts, rights = lefts[known], rights[known]
     batch = _Batch(
-        values[lefts],
-        values[rights],
+        left_values[known],
+        right_values[known],
         tables=tables,
         scale=scale,
         workers=workers,
