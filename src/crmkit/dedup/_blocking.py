@@ -64,26 +64,16 @@ def _transform(transform: KeyTransform, tables: Tables) -> Callable[[str], str]:
 
 
 def key_codes(
-    key: BlockingKey, columns: Mapping[str, Texts], tables: Tables
+    key: BlockingKey, coded: Encoded, tables: Tables
 ) -> tuple[Indices, Callable[[int], str]]:
     """
     Each record's key as an integer (-1 where a part is blank).
 
+    Each part is found once per distinct value of the encoded columns.
+
     Returns:
         The integers, and a function giving a record's key as text.
     """
-    fields = {part.field for part in key.parts}
-    return _key_codes(
-        key,
-        encode({name: np.asarray(columns[name], dtype=object) for name in fields}),
-        tables,
-    )
-
-
-def _key_codes(
-    key: BlockingKey, coded: Encoded, tables: Tables
-) -> tuple[Indices, Callable[[int], str]]:
-    """`key_codes` of encoded columns: each part found once per distinct value."""
     vocabulary, codes = coded
     lookup: dict[str, int] = {"": -1}
     parts = []
@@ -198,7 +188,7 @@ def candidate_pairs(
         {name: np.asarray(column, dtype=object) for name, column in columns.items()}
     )
     for key in keys:
-        record_keys, describe = _key_codes(key, coded, tables)
+        record_keys, describe = key_codes(key, coded, tables)
         pairs, too_big = _block_pairs(record_keys, size, max_block_size)
         by_key[key.name] = len(pairs)
         codes.append(pairs)

@@ -576,7 +576,7 @@ def prepare(
     return ids, left, right, report, scorer
 
 
-def _training_sample(count: int) -> Indices | slice:
+def training_sample(count: int) -> Indices | slice:
     """All pairs, or a fixed random sample of them when there are too many."""
     if count <= _PAIRS_AT_ONCE:
         return _ALL
@@ -665,7 +665,7 @@ def find_duplicates(
     )
     trained = None
     if config.training is not Training.NONE and len(records) >= _MIN_TRAINING_RECORDS:
-        sample = _training_sample(len(left))
+        sample = training_sample(len(left))
         sides = scorer.train(left[sample], right[sample], config.training)
         trained = sides if len(left) <= _PAIRS_AT_ONCE else None
     decisions = _decide(scorer, left, right, trained)
