@@ -52,11 +52,13 @@ def match_weights(model: FellegiSunter, levels: Levels) -> tuple[Floats, Floats]
     Returns:
         The weights (pairs by comparisons) and the prior weight.
     """
-    weights = np.zeros(levels.shape, dtype=np.float64)
+    # Filled a comparison at a time, each in one contiguous row (the transpose
+    # is returned); level -1 (a blank side) reads the 0 appended last.
+    by_comparison = np.empty((levels.shape[1], len(levels)))
     for k, (m, u) in enumerate(zip(model.m, model.u, strict=True)):
         table = np.log2(np.maximum(m, _FLOOR) / np.maximum(u, _FLOOR))
-        # Level -1 (a blank side) reads the 0 appended last.
-        weights[:, k] = np.append(table, 0.0)[levels[:, k]]
+        by_comparison[k] = np.append(table, 0.0)[levels[:, k]]
+    weights: Floats = by_comparison.T
     prior = float(np.log2(model.prior / (1 - model.prior)))
     return weights, np.full(len(levels), prior)
 
