@@ -14,6 +14,7 @@ from crmkit.dedup import (
     find_duplicates,
     organization_config,
     pairwise_scores,
+    synthetic_contacts,
     train_model,
 )
 from crmkit.errors import NotFound, ValidationError
@@ -249,3 +250,33 @@ def test_train_model_from_labelled_pairs_and_unsupervised():
     assert [len(m) for m in contact_config().model.m] == [
         len(m) for m in unsupervised.model.m
     ]
+
+
+def test_scoring_in_parts_decides_as_scoring_at_once(monkeypatch):
+    """Many pairs are scored a part at a time, with the same outcome."""
+    from crmkit.dedup import _engine  # noqa: PLC0415 (the part size is internal)
+
+    records = list(synthetic_contacts(300, seed=7).records)
+    config = attrs.evolve(contact_config(), training=Training.NONE)
+    whole = find_duplicates(records, config)
+    assert whole.blocking.pairs > 3 * 25
+    monkeypatch.setattr(_engine, "_PAIRS_AT_ONCE", 25)
+    parts = find_duplicates(records, config)
+    assert whole.cluster_ids == parts.cluster_ids
+    assert [(p.left_id, p.right_id, p.probability) for p in whole.pairs()] == [
+        (p.left_id, p.right_id, p.probability) for p in parts.pairs()
+    ]
+
+
+def test_training_on_a_sample_when_pairs_are_many(monkeypatch):
+    """Past the part size, the model is trained on a sample and still finds people."""
+    from crmkit.dedup import _engine  # noqa: PLC0415 (the part size is internal)
+
+    data = synthetic_contacts(1000, seed=7)
+    whole = find_duplicates(list(data.records))
+    monkeypatch.setattr(_engine, "_PAIRS_AT_ONCE", 400)
+    sampled = find_duplicates(list(data.records))
+    assert whole.blocking.pairs > 2 * 400
+    assert whole.model != sampled.model
+    clusters = dict(zip(sampled.ids, sampled.cluster_ids, strict=True))
+    assert pairwise_scores(clusters, data.truth).f1 > 0.95

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmkit.dedup._codes import Encoded, distinct, encode
 from crmkit.dedup._compare import Texts
 from crmkit.dedup._config import BlockingKey, KeyTransform
 from crmkit.dedup._phonetic import english_code, french_code
@@ -63,24 +64,33 @@ def _transform(transform: KeyTransform, tables: Tables) -> Callable[[str], str]:
 
 
 def key_codes(
-    key: BlockingKey, columns: Mapping[str, Texts], tables: Tables
+    key: BlockingKey, coded: Encoded, tables: Tables
 ) -> tuple[Indices, Callable[[int], str]]:
     """
     Each record's key as an integer (-1 where a part is blank).
 
+    Each part is found once per distinct value of the encoded columns.
+
     Returns:
         The integers, and a function giving a record's key as text.
     """
+    vocabulary, codes = coded
     lookup: dict[str, int] = {"": -1}
     parts = []
     for part in key.parts:
         transform = _transform(part.transform, tables)
-        column = columns[part.field]
-        distinct = {
-            v: lookup.setdefault(transform(v) if v else "", len(lookup) - 1)
-            for v in set(column)
-        }
-        parts.append(np.fromiter((distinct[v] for v in column), np.int64, len(column)))
+        column = codes[part.field]
+        used = np.flatnonzero(np.bincount(column, minlength=len(vocabulary)))
+        per_value = np.full(len(vocabulary), -1, dtype=np.int64)
+        per_value[used] = np.fromiter(
+            (
+                lookup.setdefault(transform(v) if v else "", len(lookup) - 1)
+                for v in vocabulary[used].tolist()
+            ),
+            dtype=np.int64,
+            count=len(used),
+        )
+        parts.append(per_value[column])
     words = list(lookup)[1:]
     stacked = np.stack(parts, axis=1)
     blank = (stacked < 0).any(axis=1)
@@ -98,23 +108,54 @@ def key_codes(
     return np.where(blank, -1, combined).astype(np.int64), describe
 
 
-def _block_pairs(
-    keys: Indices, size: int, max_block_size: int
-) -> tuple[Indices, list[tuple[int, int]]]:
-    """Pair codes ``i * size + j`` in blocks; (a member, size) of those over the cap."""
+def sorted_groups(keys: Indices) -> tuple[Indices, Indices, Indices]:
+    """
+    Records grouped by key (-1 is no group), each group in input order.
+
+    Returns:
+        The records in group order, where each group starts in that order, and
+        each group's length.
+    """
     members = np.flatnonzero(keys >= 0)
     order = members[np.argsort(keys[members], kind="stable")]
     sorted_keys = keys[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    if len(order) == 0:
+        starts = starts[:0]
     lengths = np.diff(np.r_[starts, len(order)])
+    return order, starts, lengths
+
+
+def groups_of_length(
+    order: Indices, starts: Indices, lengths: Indices, length: int
+) -> Indices:
+    """The groups of one length (as `sorted_groups` gives them), one per row."""
+    groups: Indices = order[starts[lengths == length][:, None] + np.arange(length)]
+    return groups
+
+
+def pairs_within(groups: Indices) -> tuple[Indices, Indices]:
+    """
+    All pairs within each row of ``groups``, as (groups, pairs) arrays.
+
+    Row ``g`` holds the pairs of group ``g`` in the order ``(0, 1), (0, 2) ...
+    (1, 2) ...`` of its members.
+    """
+    i, j = _upper(groups.shape[1])
+    return groups[:, i], groups[:, j]
+
+
+def _block_pairs(
+    keys: Indices, size: int, max_block_size: int
+) -> tuple[Indices, list[tuple[int, int]]]:
+    """Pair codes ``i * size + j`` in blocks; (a member, size) of those over the cap."""
+    order, starts, lengths = sorted_groups(keys)
     pairs = [np.zeros(0, dtype=np.int64)]
-    for length in np.unique(lengths).tolist():
+    for length in distinct(lengths).tolist():
         if length < 2 or length > max_block_size:  # noqa: PLR2004 (a pair needs two)
             continue
-        first = starts[lengths == length]
-        block = order[first[:, None] + np.arange(length)]  # blocks by members, sorted
-        i, j = _upper(length)
-        pairs.append((block[:, i] * size + block[:, j]).ravel())
+        left, right = pairs_within(groups_of_length(order, starts, lengths, length))
+        pairs.append((left * size + right).ravel())
     big = lengths > max_block_size
     too_big = [
         (int(member), int(n))
@@ -129,9 +170,12 @@ def candidate_pairs(
     *,
     tables: Tables,
     max_block_size: int,
+    coded: Encoded | None = None,
 ) -> tuple[Indices, Indices, BlockingReport]:
     """
     The union of pairs ``(i, j)``, ``i < j``, that share at least one key.
+
+    ``coded`` is ``columns`` encoded already (see `encode`), when the caller has it.
 
     Returns:
         Left indices, right indices (sorted by left then right) and the report.
@@ -140,15 +184,18 @@ def candidate_pairs(
     codes: list[Indices] = []
     by_key: dict[str, int] = {}
     skipped: dict[str, tuple[tuple[str, int], ...]] = {}
+    coded = coded or encode(
+        {name: np.asarray(column, dtype=object) for name, column in columns.items()}
+    )
     for key in keys:
-        record_keys, describe = key_codes(key, columns, tables)
+        record_keys, describe = key_codes(key, coded, tables)
         pairs, too_big = _block_pairs(record_keys, size, max_block_size)
         by_key[key.name] = len(pairs)
         codes.append(pairs)
         if too_big:
             largest = sorted(too_big, key=lambda b: -b[1])[:10]
             skipped[key.name] = tuple((describe(member), n) for member, n in largest)
-    union = np.unique(np.concatenate(codes)) if codes else np.zeros(0, dtype=np.int64)
+    union = distinct(np.concatenate(codes)) if codes else np.zeros(0, dtype=np.int64)
     left, right = np.divmod(union, max(size, 1))
     report = BlockingReport(by_key, len(union), skipped)
     return left.astype(np.int64), right.astype(np.int64), report

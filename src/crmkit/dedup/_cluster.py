@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["cluster"]
+from crmkit.dedup._blocking import groups_of_length, pairs_within, sorted_groups
+from crmkit.dedup._codes import distinct
+
+__all__ = ["cluster", "components"]
 
 Indices = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -18,27 +21,37 @@ Rescore = Callable[[Indices, Indices], tuple[Floats, Bools, Bools]]
 _GUARDED_MAX: Final = 400
 
 
-class _Components:
-    def __init__(self, size: int) -> None:
-        self.parent = list(range(size))
+def components(size: int, left: Indices, right: Indices) -> Indices:
+    """
+    Each record's connected component, labelled by its smallest member.
 
-    def find(self, item: int) -> int:
-        root = item
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[item] != root:
-            self.parent[item], item = root, self.parent[item]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+    Array union-find: every round hooks each root onto the smallest root it is
+    linked to, then follows the pointers to their roots, until every pair is
+    within one component (a few rounds: hooking at least halves the roots).
+    """
+    labels = np.arange(size, dtype=np.int64)
+    while True:
+        roots_left, roots_right = labels[left], labels[right]
+        apart = roots_left != roots_right
+        if not apart.any():
+            return labels
+        roots_left, roots_right = roots_left[apart], roots_right[apart]
+        np.minimum.at(labels, roots_left, roots_right)
+        np.minimum.at(labels, roots_right, roots_left)
+        jumped = labels[labels]
+        while (jumped != labels).any():
+            labels, jumped = jumped, jumped[jumped]
 
 
 def cluster(
-    size: int, left: Indices, right: Indices, rescore: Rescore, *, cohesion: float
-) -> tuple[list[int], int]:
+    size: int,
+    left: Indices,
+    right: Indices,
+    strength: Floats,
+    rescore: Rescore,
+    *,
+    cohesion: float,
+) -> tuple[Indices, int]:
     """
     Label each record with its cluster's smallest member index.
 
@@ -46,49 +59,77 @@ def cluster(
     checked as a whole: all its pairs are scored, and its parts are joined again,
     strongest pair first, only when no pair across them is vetoed and their mean
     match probability reaches ``cohesion`` (so A~B and B~C with A, C clearly
-    different do not make one cluster).
+    different do not make one cluster). A group too large to check whole
+    (over 400 records) is first rebuilt from its pairs, strongest first, never
+    letting a part grow past that size.
+
+    Args:
+        size: The number of records.
+        left: One side of each matched pair.
+        right: The other side.
+        strength: Each matched pair's match probability.
+        rescore: Scores any pairs (for the groups checked whole).
+        cohesion: The least mean probability between two parts joined.
 
     Returns:
         The labels and the number of groups the guard split.
     """
-    components = _Components(size)
-    for a, b in zip(left.tolist(), right.tolist(), strict=True):
-        components.union(a, b)
-    members: dict[int, list[int]] = {}
-    for item in range(size):
-        members.setdefault(components.find(item), []).append(item)
-    labels = [components.find(item) for item in range(size)]
-    groups = [m for m in members.values() if 2 < len(m) <= _GUARDED_MAX]  # noqa: PLR2004 (pairs are consistent)
-    if not groups:
-        return labels, 0
-    lefts, rights = [], []
-    for group in groups:
-        i, j = np.triu_indices(len(group), k=1)
-        array = np.asarray(group, dtype=np.int64)
-        lefts.append(array[i])
-        rights.append(array[j])
-    prob, matched, vetoed = rescore(np.concatenate(lefts), np.concatenate(rights))
+    labels = components(size, *_capped(size, left, right, strength))
+    order, starts, lengths = sorted_groups(labels)
+    sizes = [n for n in distinct(lengths).tolist() if 2 < n <= _GUARDED_MAX]  # noqa: PLR2004 (pairs are consistent)
     split = 0
-    start = 0
-    for group in groups:
-        count = len(group) * (len(group) - 1) // 2
-        window = slice(start, start + count)
-        start += count
-        if matched[window].all():
-            continue  # every pair matches: nothing to split
-        parts = _guarded(group, prob[window], matched[window], vetoed[window], cohesion)
-        if len(set(parts.values())) > 1:
-            split += 1
-        first: dict[int, int] = {}
-        for member in group:
-            labels[member] = first.setdefault(parts[member], member)
+    for n in sizes:
+        members = groups_of_length(order, starts, lengths, n)
+        lefts, rights = pairs_within(members)
+        prob, matched, vetoed = (
+            a.reshape(lefts.shape) for a in rescore(lefts.ravel(), rights.ravel())
+        )
+        for g in np.flatnonzero(~matched.all(axis=1)).tolist():  # else one cluster
+            parts = _guarded(n, prob[g], matched[g], vetoed[g], cohesion)
+            split += len(set(parts)) > 1
+            first: dict[int, int] = {}
+            for member, part in zip(members[g].tolist(), parts, strict=True):
+                labels[member] = first.setdefault(part, member)
     return labels, split
 
 
+def _capped(
+    size: int, left: Indices, right: Indices, strength: Floats
+) -> tuple[Indices, Indices]:
+    """The pairs, less those that join a component past `_GUARDED_MAX` records."""
+    labels = components(size, left, right)
+    counts = np.bincount(labels, minlength=size)
+    oversized = counts[labels[left]] > _GUARDED_MAX
+    if not oversized.any():
+        return left, right
+    keep = ~oversized
+    edges = np.flatnonzero(oversized)
+    edges = edges[np.argsort(-strength[edges], kind="stable")]
+    parent: dict[int, int] = {}
+    members: dict[int, int] = {}
+
+    def root(item: int) -> int:
+        while parent.setdefault(item, item) != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    for edge, a, b in zip(
+        edges.tolist(), left[edges].tolist(), right[edges].tolist(), strict=True
+    ):
+        ra, rb = root(a), root(b)
+        joined = members.get(ra, 1) + members.get(rb, 1)
+        if ra != rb and joined <= _GUARDED_MAX:
+            parent[rb] = ra
+            members[ra] = joined
+            keep[edge] = True
+    return left[keep], right[keep]
+
+
 def _guarded(
-    group: Sequence[int], prob: Floats, matched: Bools, vetoed: Bools, cohesion: float
-) -> dict[int, int]:
-    n = len(group)
+    n: int, prob: Floats, matched: Bools, vetoed: Bools, cohesion: float
+) -> list[int]:
+    """Each member's part after joining parts strongest pair first (see `cluster`)."""
     i, j = np.triu_indices(n, k=1)
     p = np.zeros((n, n))
     v = np.zeros((n, n), dtype=bool)
@@ -108,4 +149,4 @@ def _guarded(
             continue
         for x in side_b:
             part[x] = a
-    return {group[x]: part[x] for x in range(n)}
+    return part

@@ -11,26 +11,32 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from crmkit.dedup._codes import distinct
 from crmkit.dedup._phonetic import english_code, french_code
 from crmkit.dedup._tables import Tables
 
-__all__ = ["Coded", "Comparator", "Texts", "compare"]
+__all__ = ["Coded", "Comparator", "Texts", "compare", "compare_codes"]
 
 Scores = npt.NDArray[np.float64]
 Values = npt.NDArray[np.object_]
 Indices = npt.NDArray[np.int64]
-Coded = tuple[Sequence[str], Indices, Indices]
+Coded = tuple[Sequence[str] | Values, Indices, Indices]
 
 
 class _Batch:
-    """The pairs one comparator scores, with what it may need."""
+    """
+    The distinct pairs of non-blank values one comparator scores.
+
+    ``codes`` are the pairs as indices into a list of distinct values, for the
+    comparators that test each value once.
+    """
 
     def __init__(
         self,
@@ -40,34 +46,25 @@ class _Batch:
         tables: Tables,
         scale: float,
         workers: int,
-        codes: Coded | None,
+        codes: Coded,
     ) -> None:
         self.left = left
         self.right = right
         self.tables = tables
         self.scale = scale
         self.workers = workers
-        self._codes = codes
-
-    def coded(self) -> Coded:
-        """Distinct values and each side's indices into them (found once)."""
-        if self._codes is None:
-            self._codes = _factorize(self.left, self.right)
-        return self._codes
+        self.codes = codes
 
     def subset(self, rows: Indices) -> _Batch:
         """The same batch restricted to some pairs."""
-        codes = None
-        if self._codes is not None:
-            vocabulary, left_codes, right_codes = self._codes
-            codes = (vocabulary, left_codes[rows], right_codes[rows])
+        vocabulary, left_codes, right_codes = self.codes
         return _Batch(
             self.left[rows],
             self.right[rows],
             tables=self.tables,
             scale=self.scale,
             workers=self.workers,
-            codes=codes,
+            codes=(vocabulary, left_codes[rows], right_codes[rows]),
         )
 
 
@@ -132,21 +129,57 @@ def compare(
     """
     if len(left) != len(right):
         raise ValueError(f"{len(left)} left values but {len(right)} right values")
-    lefts = np.asarray(left, dtype=object)
-    rights = np.asarray(right, dtype=object)
-    blank = (lefts == "") | (rights == "")
-    if len(lefts) == 0:
-        return np.zeros(0)
-    batch = _Batch(
-        lefts,
-        rights,
+    if codes is None:
+        codes = _factorize(
+            np.asarray(left, dtype=object), np.asarray(right, dtype=object)
+        )
+    return compare_codes(
+        comparator,
+        *codes,
         tables=tables or Tables.default(),
         scale=scale,
         workers=workers,
-        codes=codes,
     )
-    scores = _COMPARATORS[comparator](batch)
-    scores[blank] = np.nan
+
+
+def compare_codes(
+    comparator: Comparator,
+    vocabulary: Sequence[str] | Values,
+    left_codes: Indices,
+    right_codes: Indices,
+    *,
+    tables: Tables,
+    scale: float = 1.0,
+    workers: int = 1,
+) -> Scores:
+    """
+    `compare` for pairs given as indices into a list of distinct values.
+
+    Each distinct pair of values is scored once, however many pairs share it
+    (pairs from blocking repeat names, cities and postcodes a lot).
+    """
+    if len(left_codes) == 0:
+        return np.zeros(0)
+    values = np.asarray(vocabulary, dtype=object)
+    width = len(values)
+    distinct, inverse = np.unique(
+        left_codes.astype(np.int64) * width + right_codes, return_inverse=True
+    )
+    lefts, rights = np.divmod(distinct, width)
+    left_values, right_values = values[lefts], values[rights]
+    known = np.flatnonzero((left_values != "") & (right_values != ""))
+    lefts, rights = lefts[known], rights[known]
+    batch = _Batch(
+        left_values[known],
+        right_values[known],
+        tables=tables,
+        scale=scale,
+        workers=workers,
+        codes=(values, lefts, rights),
+    )
+    table = np.full(len(distinct), np.nan)
+    table[known] = _COMPARATORS[comparator](batch)
+    scores: Scores = table[inverse]
     return scores
 
 
@@ -198,20 +231,16 @@ def _factorize(left: Values, right: Values) -> tuple[list[str], Indices, Indices
     return list(lookup), codes[:size], codes[size:]
 
 
-def _by_distinct_pairs(batch: _Batch, score: Callable[[str, str], float]) -> Scores:
-    """Apply a Python scorer once per distinct pair of values, not once per pair."""
-    if len(batch.left) == 0:
-        return np.zeros(0)
-    values, left_codes, right_codes = batch.coded()
-    width = len(values)
-    distinct, inverse = np.unique(left_codes * width + right_codes, return_inverse=True)
-    table = np.fromiter(
-        (score(values[k // width], values[k % width]) for k in distinct.tolist()),
+def _each_pair(batch: _Batch, score: Callable[[str, str], float]) -> Scores:
+    """Apply a Python scorer to each (distinct) pair."""
+    return np.fromiter(
+        (
+            score(a, b)
+            for a, b in zip(batch.left.tolist(), batch.right.tolist(), strict=True)
+        ),
         dtype=np.float64,
-        count=len(distinct),
+        count=len(batch.left),
     )
-    result: Scores = table[inverse]
-    return result
 
 
 def _is_initials(a: str, b: str) -> float:
@@ -240,12 +269,12 @@ def _initials(batch: _Batch) -> Scores:
     The initial of a variant counts: ``R.`` may be Bobby (Robert).
     """
     tables = batch.tables
-    return _by_distinct_pairs(batch, lambda a, b: _is_variant_initial(a, b, tables))
+    return _each_pair(batch, lambda a, b: _is_variant_initial(a, b, tables))
 
 
 def _phonetic(code: Callable[[str], str]) -> Callable[[_Batch], Scores]:
     def score(batch: _Batch) -> Scores:
-        return _by_distinct_pairs(batch, lambda a, b: float(code(a) == code(b) != ""))
+        return _each_pair(batch, lambda a, b: float(code(a) == code(b) != ""))
 
     return score
 
@@ -265,16 +294,14 @@ def _name(batch: _Batch) -> Scores:
             return _INITIAL_SCORE if _is_variant_initial(a, b, tables) else 0.0
 
         scores[unsure] = np.maximum(
-            scores[unsure], _by_distinct_pairs(batch.subset(unsure), variant)
+            scores[unsure], _each_pair(batch.subset(unsure), variant)
         )
     return scores
 
 
 def _may_vary(batch: _Batch) -> npt.NDArray[np.bool_]:
     """Pairs that may be variants or initials: both known or compound, or one short."""
-    if len(batch.left) == 0:
-        return np.zeros(0, dtype=bool)
-    values, lc, rc = batch.coded()
+    values, lc, rc = batch.codes
     tables = batch.tables
     known = _per_value(
         values, lc, rc, lambda v: bool(tables.given_name_groups(v)) or " " in v
@@ -285,18 +312,19 @@ def _may_vary(batch: _Batch) -> npt.NDArray[np.bool_]:
 
 
 def _per_value(
-    values: Sequence[str],
+    values: Sequence[str] | Values,
     left_codes: Indices,
     right_codes: Indices,
-    test: Callable[[str], bool],
-) -> npt.NDArray[np.bool_]:
-    """``test`` of each value the pairs use, by index into ``values``."""
-    used = np.unique(np.concatenate([left_codes, right_codes]))
-    flags = np.zeros(len(values), dtype=bool)
-    flags[used] = np.fromiter(
-        (test(values[k]) for k in used.tolist()), dtype=bool, count=len(used)
+    function: Callable[[str], object],
+    dtype: type = bool,
+) -> npt.NDArray[Any]:
+    """``function`` of each value the pairs use, by index into ``values``."""
+    used = distinct(np.concatenate([left_codes, right_codes]))
+    results: npt.NDArray[Any] = np.zeros(len(values), dtype=dtype)
+    results[used] = np.fromiter(
+        (function(values[k]) for k in used.tolist()), dtype=dtype, count=len(used)
     )
-    return flags
+    return results
 
 
 def _same_name(a: str, b: str, tables: Tables) -> bool:
@@ -311,38 +339,31 @@ def _same_name(a: str, b: str, tables: Tables) -> bool:
 
 def _email(batch: _Batch) -> Scores:
     """Exact 1; else local parts by edit similarity, weighed by the domain."""
-    values, lc, rc = batch.coded()
-    used = np.unique(np.concatenate([lc, rc]))
-    parts = {k: values[k].rpartition("@") for k in used.tolist()}
-    local = _pairwise(
-        Levenshtein.normalized_similarity,
-        [parts[k][0] for k in lc.tolist()],
-        [parts[k][0] for k in rc.tolist()],
-        batch.workers,
+    values, lc, rc = batch.codes
+    local = _per_value(values, lc, rc, lambda v: v.rpartition("@")[0], object)
+    domain = _per_value(values, lc, rc, lambda v: v.rpartition("@")[2], object)
+    similar = _pairwise(
+        Levenshtein.normalized_similarity, local[lc], local[rc], batch.workers
     )
-    domain_code = {domain: i for i, domain in enumerate({p[2] for p in parts.values()})}
-    domains = np.zeros(len(values), dtype=np.int64)
-    for k, part in parts.items():
-        domains[k] = domain_code[part[2]]
-    same_domain = domains[lc] == domains[rc]
-    return np.where(same_domain, 0.2 + 0.8 * local, 0.8 * local)
+    return np.where(domain[lc] == domain[rc], 0.2 + 0.8 * similar, 0.8 * similar)
 
 
 def _phone(batch: _Batch) -> Scores:
     """Exact 1; same last eight digits 0.9; else edit similarity, halved."""
-    left, right = batch.left, batch.right
-    tails_equal = np.fromiter(
-        (
-            a[-_PHONE_TAIL:] == b[-_PHONE_TAIL:]
-            for a, b in zip(left, right, strict=True)
-        ),
-        dtype=bool,
-        count=len(left),
+    values, lc, rc = batch.codes
+    tail = _per_value(values, lc, rc, lambda v: v[-_PHONE_TAIL:], object)
+    scores = np.where(lc == rc, 1.0, np.where(tail[lc] == tail[rc], 0.9, 0.0))
+    differ = np.flatnonzero(scores == 0)
+    scores[differ] = (
+        _pairwise(
+            Levenshtein.normalized_similarity,
+            batch.left[differ],
+            batch.right[differ],
+            batch.workers,
+        )
+        / 2
     )
-    similar = (
-        _pairwise(Levenshtein.normalized_similarity, left, right, batch.workers) / 2
-    )
-    return np.where(left == right, 1.0, np.where(tails_equal, 0.9, similar))
+    return scores
 
 
 def _closeness(values: Callable[[str], float]) -> Callable[[_Batch], Scores]:
@@ -353,7 +374,7 @@ def _closeness(values: Callable[[str], float]) -> Callable[[_Batch], Scores]:
             except ValueError:
                 return float(a == b)
 
-        return _by_distinct_pairs(batch, close)
+        return _each_pair(batch, close)
 
     return score
 

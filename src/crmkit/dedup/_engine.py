@@ -12,11 +12,13 @@ import numpy.typing as npt
 
 from crmkit.dedup._blocking import BlockingReport, candidate_pairs
 from crmkit.dedup._cluster import cluster
-from crmkit.dedup._compare import Comparator, compare
+from crmkit.dedup._codes import Encoded, encode
+from crmkit.dedup._compare import Comparator, compare_codes
 from crmkit.dedup._config import (
     Condition,
     DedupConfig,
     FellegiSunter,
+    Field,
     Method,
     RuleGroup,
     Training,
@@ -26,6 +28,7 @@ from crmkit.dedup._explain import FieldEvidence, PairExplanation
 from crmkit.dedup._model import (
     levels_of,
     match_weights,
+    pair_frequencies,
     probability,
     term_frequencies,
     tf_adjustment,
@@ -44,6 +47,10 @@ Bools = npt.NDArray[np.bool_]
 _MIN_TRAINING_RECORDS: Final = 500
 _SWAP_MARGIN: Final = 0.3
 _SWAP_MIN: Final = 1.7
+_SWAP_SCALE: Final = 2.0  # the most two name scores add up to
+_ALL: Final = slice(None)
+_PAIRS_AT_ONCE: Final = 1_000_000  # scored together; training samples this many
+_EXPLAINED_AT_ONCE: Final = 1000
 
 
 @attrs.frozen
@@ -62,12 +69,42 @@ class _Scored:
     matched: Bools
 
 
+@attrs.frozen
+class _Evidence:
+    """Per pair: agreement levels, tf frequencies (by comparison), rule and veto."""
+
+    levels: npt.NDArray[np.int8]
+    frequencies: dict[int, Floats]
+    rule: npt.NDArray[np.int16]
+    veto: npt.NDArray[np.int16]
+
+
+@attrs.frozen
+class _Decisions:
+    """What clustering and explanations keep of every compared pair."""
+
+    left: Indices
+    right: Indices
+    probability: Floats
+    matched: Bools
+    vetoed: Bools
+
+    @classmethod
+    def of(cls, scored: _Scored) -> _Decisions:
+        """The decisions of pairs scored at once."""
+        return cls(
+            scored.left,
+            scored.right,
+            scored.probability,
+            scored.matched,
+            scored.veto >= 0,
+        )
+
+
 class _Sides:
     """The left and right values of a batch of pairs, and their scores so far."""
 
     def __init__(self, scorer: _Scorer, left: Indices, right: Indices) -> None:
-        self.lefts = {name: column[left] for name, column in scorer.columns.items()}
-        self.rights = {name: column[right] for name, column in scorer.columns.items()}
         self.left_codes = {name: codes[left] for name, codes in scorer.codes.items()}
         self.right_codes = {name: codes[right] for name, codes in scorer.codes.items()}
         self.vocabulary = scorer.vocabulary
@@ -76,39 +113,68 @@ class _Sides:
         self.size = len(left)
         self.swapped: Bools = np.zeros(self.size, dtype=bool)
         self.cache: dict[tuple[str, Comparator], Floats] = {}
+        self.evidence: _Evidence | None = None
 
     def _compare(
-        self, comparator: Comparator, left: str, right: str, scale: float = 1.0
+        self,
+        comparator: Comparator,
+        left: str,
+        right: str,
+        rows: Indices | slice = _ALL,
+        scale: float = 1.0,
     ) -> Floats:
-        return compare(
+        return compare_codes(
             comparator,
-            self.lefts[left],
-            self.rights[right],
+            self.vocabulary,
+            self.left_codes[left][rows],
+            self.right_codes[right][rows],
             tables=self.tables,
             scale=scale,
             workers=self.workers,
-            codes=(self.vocabulary, self.left_codes[left], self.right_codes[right]),
         )
 
     def score(self, field: str, comparator: Comparator, scale: float = 1.0) -> Floats:
         """Scores of one field by one comparator, computed once."""
         key = (field, comparator)
         if key not in self.cache:
-            self.cache[key] = self._compare(comparator, field, field, scale)
+            self.cache[key] = self._compare(comparator, field, field, scale=scale)
         return self.cache[key]
 
-    def crossed(self, left_field: str, right_field: str) -> Floats:
-        """Name scores of one side's field against the other side's other field."""
-        return np.nan_to_num(self._compare(Comparator.NAME, left_field, right_field))
+    def score_rows(self, field: str, comparator: Comparator, rows: Indices) -> Floats:
+        """Scores of some pairs: looked up if all were computed, else just theirs."""
+        key = (field, comparator)
+        if key in self.cache or len(rows) == self.size:
+            return self.score(field, comparator)[rows]
+        return self._compare(comparator, field, field, rows)
 
-    def swap(self, given: str, family: str, where: Bools) -> None:
-        """Compare the right side's given and family names crossed where asked."""
-        self.swapped = where
-        for sides in (self.rights, self.right_codes):
-            g, f = sides[given].copy(), sides[family].copy()
-            sides[given] = np.where(where, f, g)
-            sides[family] = np.where(where, g, f)
+    def swap_names(self, given: str, family: str) -> None:
+        """
+        Compare given and family names crossed where that agrees much better.
+
+        Crossed names are compared only where the direct scores leave room for
+        a better crossed score.
+        """
+        direct = {name: self.score(name, Comparator.NAME) for name in (given, family)}
+        total = np.nan_to_num(direct[given]) + np.nan_to_num(direct[family])
+        rows = np.flatnonzero(total < _SWAP_SCALE - _SWAP_MARGIN)
+        crossed = {
+            given: self._compare(Comparator.NAME, given, family, rows),
+            family: self._compare(Comparator.NAME, family, given, rows),
+        }
+        crossed_total = np.nan_to_num(crossed[given]) + np.nan_to_num(crossed[family])
+        better = (crossed_total > total[rows] + _SWAP_MARGIN) & (
+            crossed_total >= _SWAP_MIN
+        )
+        self.swapped[rows[better]] = True
+        swapped = rows[better]
+        g, f = self.right_codes[given].copy(), self.right_codes[family].copy()
+        g[swapped], f[swapped] = f[swapped], g[swapped]
+        self.right_codes[given], self.right_codes[family] = g, f
         self.cache.clear()
+        for name in (given, family):
+            scores = direct[name].copy()
+            scores[swapped] = crossed[name][better]
+            self.cache[(name, Comparator.NAME)] = scores
 
 
 def _holds(condition: Condition, scores: Floats) -> Bools:
@@ -124,15 +190,18 @@ def _holds(condition: Condition, scores: Floats) -> Bools:
 
 
 def _first_group(groups: Sequence[RuleGroup], sides: _Sides) -> npt.NDArray[np.int16]:
-    """Per pair, the index of the first group whose conditions all hold, or -1."""
+    """
+    Per pair, the index of the first group whose conditions all hold, or -1.
+
+    Each condition is tested only on the pairs that passed the ones before it.
+    """
     first = np.full(sides.size, -1, dtype=np.int16)
     for g, group in reversed(list(enumerate(groups))):
-        holds = np.ones(sides.size, dtype=bool)
+        rows = np.arange(sides.size)
         for condition in group.conditions:
-            holds &= _holds(
-                condition, sides.score(condition.field, condition.comparator)
-            )
-        first[holds] = g
+            scores = sides.score_rows(condition.field, condition.comparator, rows)
+            rows = rows[_holds(condition, scores)]
+        first[rows] = g
     return first
 
 
@@ -146,10 +215,12 @@ class _Scorer:
         tables: Tables,
         threshold: float,
         workers: int,
+        *,
+        coded: Encoded | None = None,
     ) -> None:
         self.config = config
         self.columns = columns
-        self.vocabulary, self.codes = _encode(columns)
+        self.vocabulary, self.codes = coded or encode(columns)
         self.tables = tables
         self.threshold = threshold
         self.workers = workers
@@ -163,28 +234,38 @@ class _Scorer:
     def _sides(self, left: Indices, right: Indices) -> _Sides:
         sides = _Sides(self, left, right)
         if self.config.names:
-            given, family = self.config.names
-            crossed = sides.crossed(given, family) + sides.crossed(family, given)
-            direct = np.nan_to_num(sides.score(given, Comparator.NAME)) + np.nan_to_num(
-                sides.score(family, Comparator.NAME)
-            )
-            sides.swap(
-                given,
-                family,
-                (crossed > direct + _SWAP_MARGIN) & (crossed >= _SWAP_MIN),
-            )
+            sides.swap_names(*self.config.names)
         return sides
 
     def levels(self, left: Indices, right: Indices) -> npt.NDArray[np.int8]:
         """Agreement levels only (for training)."""
-        return self._levels(self._sides(left, right))
+        return self._evidence(self._sides(left, right)).levels
 
-    def _levels(self, sides: _Sides) -> npt.NDArray[np.int8]:
-        comparisons = self.config.comparisons
-        levels = np.zeros((sides.size, len(comparisons)), dtype=np.int8)
-        for k, c in enumerate(comparisons):
-            levels[:, k] = levels_of(c, sides.score(c.field, c.comparator, c.scale))
-        return levels
+    def _evidence(self, sides: _Sides) -> _Evidence:
+        """What the pairs show whatever the model: levels, rules, vetoes (once)."""
+        if sides.evidence is None:
+            comparisons = self.config.comparisons
+            levels = np.zeros((sides.size, len(comparisons)), dtype=np.int8)
+            for k, c in enumerate(comparisons):
+                scores = sides.score(c.field, c.comparator, c.scale)
+                levels[:, k] = levels_of(c, scores)
+            sides.evidence = _Evidence(
+                levels=levels,
+                frequencies={
+                    k: pair_frequencies(
+                        self.vocabulary,
+                        sides.left_codes[c.field],
+                        sides.right_codes[c.field],
+                        tf=self.tf[c.field],
+                        agreeing=levels[:, k] == 0,
+                    )
+                    for k, c in enumerate(comparisons)
+                    if c.tf_adjust
+                },
+                rule=_first_group(self.config.rules.groups, sides),
+                veto=_first_group(self.config.vetoes.groups, sides),
+            )
+        return sides.evidence
 
     def score(
         self, left: Indices, right: Indices, sides: _Sides | None = None
@@ -193,24 +274,16 @@ class _Scorer:
         Everything about each pair: scores, levels, weights, decision.
 
         ``sides`` from an earlier call on the same pairs reuses its comparator
-        scores (only the model changed).
+        scores, levels and rules (only the model changed).
         """
         sides = sides or self._sides(left, right)
-        levels = self._levels(sides)
+        evidence = self._evidence(sides)
+        levels, rule, veto = evidence.levels, evidence.rule, evidence.veto
         weights, prior = match_weights(self.model, levels)
-        for k, c in enumerate(self.config.comparisons):
-            if c.tf_adjust:
-                weights[:, k] += tf_adjustment(
-                    self.model.u[k][0],
-                    sides.lefts[c.field],
-                    sides.rights[c.field],
-                    self.tf[c.field],
-                    levels[:, k] == 0,
-                )
+        for k, frequency in evidence.frequencies.items():
+            weights[:, k] += tf_adjustment(self.model.u[k][0], frequency)
         total = weights.sum(axis=1) + prior
         prob = probability(total)
-        rule = _first_group(self.config.rules.groups, sides)
-        veto = _first_group(self.config.vetoes.groups, sides)
         if self.config.method is Method.RULES:
             matched = rule >= 0
         else:
@@ -231,10 +304,35 @@ class _Scorer:
             matched=matched,
         )
 
-    def rescore(self, left: Indices, right: Indices) -> tuple[Floats, Bools, Bools]:
-        """For clustering: probability, matched and vetoed per pair."""
-        scored = self.score(left, right)
-        return scored.probability, scored.matched, scored.veto >= 0
+    def rescore(
+        self, left: Indices, right: Indices, known: _Decisions | None = None
+    ) -> tuple[Floats, Bools, Bools]:
+        """
+        For clustering: probability, matched and vetoed per pair ``i < j``.
+
+        Pairs among ``known`` (scored with the same model, sorted as blocking
+        sorts them) are looked up rather than scored again.
+        """
+        prob = np.zeros(len(left))
+        matched = np.zeros(len(left), dtype=bool)
+        vetoed = np.zeros(len(left), dtype=bool)
+        missing = np.arange(len(left))
+        if known is not None and len(known.left):
+            width = len(next(iter(self.codes.values())))  # records
+            codes = known.left * width + known.right
+            asked = left * width + right
+            where = np.minimum(np.searchsorted(codes, asked), len(codes) - 1)
+            found = codes[where] == asked
+            rows = where[found]
+            prob[found] = known.probability[rows]
+            matched[found] = known.matched[rows]
+            vetoed[found] = known.vetoed[rows]
+            missing = np.flatnonzero(~found)
+        scored = _decide(self, left[missing], right[missing], None)
+        prob[missing] = scored.probability
+        matched[missing] = scored.matched
+        vetoed[missing] = scored.vetoed
+        return prob, matched, vetoed
 
     def train(self, left: Indices, right: Indices, training: Training) -> _Sides:
         """
@@ -329,7 +427,7 @@ class DedupResult:
     blocking: BlockingReport
     split_clusters: int
     _scorer: _Scorer = attrs.field(eq=False, repr=False, alias="_scorer")
-    _scored: _Scored = attrs.field(eq=False, repr=False, alias="_scored")
+    _decisions: _Decisions = attrs.field(eq=False, repr=False, alias="_decisions")
 
     @property
     def clusters(self) -> tuple[tuple[str, ...], ...]:
@@ -344,7 +442,7 @@ class DedupResult:
         """Every pair blocking generated, by ids."""
         ids = self.ids
         for a, b in zip(
-            self._scored.left.tolist(), self._scored.right.tolist(), strict=True
+            self._decisions.left.tolist(), self._decisions.right.tolist(), strict=True
         ):
             yield ids[a], ids[b]
 
@@ -358,13 +456,17 @@ class DedupResult:
             min_probability: Skip pairs less probable than this.
             matched_only: Only the pairs declared matches.
         """
-        scored = self._scored
-        keep = scored.probability >= min_probability
+        decisions = self._decisions
+        keep = decisions.probability >= min_probability
         if matched_only:
-            keep &= scored.matched
+            keep &= decisions.matched
         indices = np.flatnonzero(keep)
-        for i in indices[np.argsort(-scored.probability[indices], kind="stable")]:
-            yield self._scorer.explain(scored, int(i), self.ids)
+        order = indices[np.argsort(-decisions.probability[indices], kind="stable")]
+        for start in range(0, len(order), _EXPLAINED_AT_ONCE):
+            rows = order[start : start + _EXPLAINED_AT_ONCE]
+            scored = self._scorer.score(decisions.left[rows], decisions.right[rows])
+            for i in range(len(rows)):
+                yield self._scorer.explain(scored, i, self.ids)
 
     def explain(self, left_id: str, right_id: str) -> PairExplanation:
         """
@@ -386,20 +488,28 @@ class DedupResult:
         return self._scorer.explain(scored, 0, self.ids)
 
 
-def _encode(
-    columns: Mapping[str, npt.NDArray[np.object_]],
-) -> tuple[list[str], dict[str, Indices]]:
-    """One list of the distinct values of all columns, and each column as indices."""
-    lookup: dict[str, int] = {}
-    codes = {
-        name: np.fromiter(
-            (lookup.setdefault(v, len(lookup)) for v in column),
-            dtype=np.int64,
-            count=len(column),
+def _normalise(
+    records: Sequence[Mapping[str, str | None]],
+    fields: Sequence[Field],
+    normalizer: Normalizer,
+) -> Encoded:
+    """
+    `encode` of the records' normalised fields, each distinct value normalised once.
+
+    The blank value is index 0.
+    """
+    lookup = {"": 0}
+    codes = {}
+    for field in fields:
+        raw = [r.get(field.name) for r in records]
+        distinct = dict.fromkeys(raw, 0)
+        for value in distinct:
+            normal = normalizer.normalize(field.kind, _text(value))
+            distinct[value] = lookup.setdefault(normal, len(lookup))
+        codes[field.name] = np.fromiter(
+            map(distinct.__getitem__, raw), dtype=np.int64, count=len(raw)
         )
-        for name, column in columns.items()
-    }
-    return list(lookup), codes
+    return np.asarray(list(lookup), dtype=object), codes
 
 
 def _read_ids(
@@ -439,16 +549,21 @@ def prepare(
     """Read ids, normalise, block, and build the scorer for a batch."""
     tables = tables or Tables.default()
     ids = _read_ids(records, id_field)
-    normalizer = Normalizer(
-        tables=tables, default_region=config.region, plus_tags=config.plus_tags
+    coded = _normalise(
+        records,
+        config.fields,
+        Normalizer(
+            tables=tables, default_region=config.region, plus_tags=config.plus_tags
+        ),
     )
-    columns = {}
-    for f in config.fields:
-        raw = [r.get(f.name) for r in records]
-        distinct = {v: normalizer.normalize(f.kind, _text(v)) for v in set(raw)}
-        columns[f.name] = np.asarray([distinct[v] for v in raw], dtype=object)
+    vocabulary, codes = coded
+    columns = {name: vocabulary[column] for name, column in codes.items()}
     left, right, report = candidate_pairs(
-        config.blocking, columns, tables=tables, max_block_size=config.max_block_size
+        config.blocking,
+        columns,
+        tables=tables,
+        max_block_size=config.max_block_size,
+        coded=coded,
     )
     scorer = _Scorer(
         config,
@@ -456,8 +571,39 @@ def prepare(
         tables,
         config.threshold if threshold is None else threshold,
         workers,
+        coded=coded,
     )
     return ids, left, right, report, scorer
+
+
+def training_sample(count: int) -> Indices | slice:
+    """All pairs, or a fixed random sample of them when there are too many."""
+    if count <= _PAIRS_AT_ONCE:
+        return _ALL
+    chosen = np.random.default_rng(0).choice(count, _PAIRS_AT_ONCE, replace=False)
+    return np.sort(chosen)
+
+
+def _decide(
+    scorer: _Scorer, left: Indices, right: Indices, sides: _Sides | None
+) -> _Decisions:
+    """
+    Score every pair, `_PAIRS_AT_ONCE` at a time (memory stays bounded).
+
+    ``sides``: the scores of all the pairs, when training computed them.
+    """
+    if sides is not None:
+        return _Decisions.of(scorer.score(left, right, sides))
+    probability = np.zeros(len(left))
+    matched = np.zeros(len(left), dtype=bool)
+    vetoed = np.zeros(len(left), dtype=bool)
+    for start in range(0, len(left), _PAIRS_AT_ONCE):
+        rows = slice(start, start + _PAIRS_AT_ONCE)
+        part = _Decisions.of(scorer.score(left[rows], right[rows]))
+        probability[rows] = part.probability
+        matched[rows] = part.matched
+        vetoed[rows] = part.vetoed
+    return _Decisions(left, right, probability, matched, vetoed)
 
 
 def find_duplicates(
@@ -517,25 +663,28 @@ def find_duplicates(
         tables=tables,
         workers=workers,
     )
-    sides = None
+    trained = None
     if config.training is not Training.NONE and len(records) >= _MIN_TRAINING_RECORDS:
-        sides = scorer.train(left, right, config.training)
-    scored = scorer.score(left, right, sides)
+        sample = training_sample(len(left))
+        sides = scorer.train(left[sample], right[sample], config.training)
+        trained = sides if len(left) <= _PAIRS_AT_ONCE else None
+    decisions = _decide(scorer, left, right, trained)
     labels, split = cluster(
         len(records),
-        left[scored.matched],
-        right[scored.matched],
-        scorer.rescore,
+        left[decisions.matched],
+        right[decisions.matched],
+        decisions.probability[decisions.matched],
+        lambda lefts, rights: scorer.rescore(lefts, rights, decisions),
         cohesion=config.cohesion,
     )
     return DedupResult(
         ids=ids,
-        cluster_ids=tuple(ids[label] for label in labels),
+        cluster_ids=tuple(ids[label] for label in labels.tolist()),
         model=scorer.model,
         blocking=report,
         split_clusters=split,
         _scorer=scorer,
-        _scored=scored,
+        _decisions=decisions,
     )
 
 

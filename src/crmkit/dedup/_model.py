@@ -9,7 +9,6 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from crmkit.dedup._compare import Texts
 from crmkit.dedup._config import Comparison, FellegiSunter
 
 __all__ = [
@@ -53,36 +52,48 @@ def match_weights(model: FellegiSunter, levels: Levels) -> tuple[Floats, Floats]
     Returns:
         The weights (pairs by comparisons) and the prior weight.
     """
-    weights = np.zeros(levels.shape, dtype=np.float64)
+    # Filled a comparison at a time, each in one contiguous row (the transpose
+    # is returned); level -1 (a blank side) reads the 0 appended last.
+    by_comparison = np.empty((levels.shape[1], len(levels)))
     for k, (m, u) in enumerate(zip(model.m, model.u, strict=True)):
         table = np.log2(np.maximum(m, _FLOOR) / np.maximum(u, _FLOOR))
-        column = levels[:, k]
-        known = column >= 0
-        weights[known, k] = table[column[known]]
+        by_comparison[k] = np.append(table, 0.0)[levels[:, k]]
+    weights: Floats = by_comparison.T
     prior = float(np.log2(model.prior / (1 - model.prior)))
     return weights, np.full(len(levels), prior)
 
 
-def tf_adjustment(
-    u_exact: float,
-    left: Texts,
-    right: Texts,
+def pair_frequencies(
+    vocabulary: npt.NDArray[np.object_],
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    *,
     tf: Mapping[str, float],
     agreeing: npt.NDArray[np.bool_],
 ) -> Floats:
-    """Extra weight for an exact agreement on a rare value (less for a common one)."""
+    """
+    The frequency of the value pairs agree on exactly (0 elsewhere or if unknown).
+
+    ``left`` and ``right`` are the pairs' values as indices into ``vocabulary``;
+    each distinct value's frequency is looked up once.
+    """
     out = np.zeros(len(left))
-    lefts = np.asarray(left, dtype=object)
-    candidates = np.flatnonzero(agreeing & (lefts == np.asarray(right, dtype=object)))
-    frequency = np.fromiter(
-        (tf.get(v, 0.0) for v in lefts[candidates]),
+    candidates = np.flatnonzero(agreeing & (left == right))
+    used, inverse = np.unique(left[candidates], return_inverse=True)
+    per_value = np.fromiter(
+        (tf.get(v, 0.0) for v in vocabulary[used].tolist()),
         dtype=np.float64,
-        count=len(candidates),
+        count=len(used),
     )
+    out[candidates] = per_value[inverse]
+    return out
+
+
+def tf_adjustment(u_exact: float, frequency: Floats) -> Floats:
+    """Extra weight for an exact agreement on a rare value (less for a common one)."""
+    out = np.zeros(len(frequency))
     known = frequency > 0
-    out[candidates[known]] = np.clip(
-        np.log2(u_exact / frequency[known]), -_TF_CLIP, _TF_CLIP
-    )
+    out[known] = np.clip(np.log2(u_exact / frequency[known]), -_TF_CLIP, _TF_CLIP)
     return out
 
 

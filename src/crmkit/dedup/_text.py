@@ -20,6 +20,7 @@ def fold(text: str) -> str:
     'jean pierre d oeuvray'
     """
     lowered = text.casefold().translate(_LIGATURES)
-    decomposed = unicodedata.normalize("NFKD", lowered)
-    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NOT_WORD.sub(" ", ascii_only).strip()
+    if not lowered.isascii():  # ASCII has nothing to decompose
+        decomposed = unicodedata.normalize("NFKD", lowered)
+        lowered = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NOT_WORD.sub(" ", lowered).strip()

@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 
 from crmkit.dedup._config import DedupConfig, Training
-from crmkit.dedup._engine import prepare
+from crmkit.dedup._engine import prepare, training_sample
 from crmkit.dedup._model import train_labelled
 from crmkit.errors import NotFound
 
@@ -41,7 +41,8 @@ def train_model(
         training = (
             Training.RULES if config.training is Training.NONE else config.training
         )
-        scorer.train(left, right, training)
+        sample = training_sample(len(left))
+        scorer.train(left[sample], right[sample], training)
         return attrs.evolve(config, model=scorer.model, training=Training.NONE)
     index = {record_id: i for i, record_id in enumerate(ids)}
     lefts, rights, same = [], [], []
