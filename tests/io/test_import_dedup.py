@@ -7,13 +7,14 @@ import attrs
 import pytest
 
 from crmkit import EmailAddress, Lead, Organization, Person, PhoneNumber
-from crmkit.dedup import Candidate, PairExplanation, build_index
+from crmkit.dedup import Candidate, PairExplanation, Rule, build_index
 from crmkit.errors import ConcurrencyError, InvalidDefinition
 from crmkit.io import (
     DEDUP_COLUMNS,
     DedupLine,
     DedupPolicy,
     import_entities,
+    import_merge_policy,
     mapping_from_dict,
 )
 from crmkit.io._dedup import fill_blanks
@@ -333,6 +334,18 @@ def test_fill_blanks_never_overwrites(at):
     assert [e.normalized for e in changes["emails"]] == ["c@x.fr", "c2@x.fr"]
     assert changes["custom"] == {"a": 1, "b": 3}
     assert fill_blanks(stored, stored) == {}
+
+
+def test_the_import_merge_is_survivorship_with_the_stored_person_first(at):
+    """Single values keep the stored one (job title too); tags are united."""
+    stored = Person.create(at=at, first_name="Claire", job_title="CFO", tags={"vip"})
+    incoming = Person.create(
+        at=at, first_name="Claire", job_title="CEO", tags={"vip", "press"}
+    )
+    policy = import_merge_policy()
+    assert policy.rules()["job_title"] is Rule.FIRST_NON_EMPTY
+    assert policy.rules()["tags"] is Rule.UNION
+    assert {"tags": frozenset({"vip", "press"})} == fill_blanks(stored, incoming)
 
 
 def test_a_dedup_line_reads_as_a_file_line():

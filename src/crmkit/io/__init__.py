@@ -15,7 +15,12 @@ See ``docs/import-export.md`` for a tutorial.
 """
 
 from crmkit import _public
-from crmkit.io._dedup import DEDUP_COLUMNS, DedupLine, DedupPolicy
+from crmkit.io._dedup import (
+    DEDUP_COLUMNS,
+    DedupLine,
+    DedupPolicy,
+    import_merge_policy,
+)
 from crmkit.io._exporter import (
     ORGANIZATION_COLUMNS,
     PERSON_COLUMNS,
@@ -58,6 +63,7 @@ __all__ = [
     "Reject",
     "export_entities",
     "import_entities",
+    "import_merge_policy",
     "mapping_from_dict",
     "mapping_to_dict",
     "read_mapping",

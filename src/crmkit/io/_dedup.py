@@ -23,12 +23,16 @@ from crmkit.dedup import (
     Candidate,
     DedupConfig,
     DedupIndex,
+    MergePolicy,
+    Rule,
     build_index,
     catch_up,
     contact_config,
+    person_policy,
     person_record,
+    survive,
 )
-from crmkit.model import Entity, Person
+from crmkit.model import Person
 from crmkit.repositories import Database
 
 __all__ = [
@@ -38,6 +42,7 @@ __all__ = [
     "DedupWriter",
     "ImportDedup",
     "fill_blanks",
+    "import_merge_policy",
 ]
 
 DEDUP_COLUMNS: Final = (
@@ -59,11 +64,6 @@ DEDUP_COLUMNS: Final = (
     "evidence",
 )
 """The header of a dedup file; one line per row that matched a stored record."""
-
-_CONTACT_POINTS: Final = frozenset({"emails", "phones"})
-_NEVER_FILLED: Final = frozenset(
-    {"id", "version", "created_at", "updated_at", "external_ids", "custom"}
-)
 
 
 class DedupPolicy(enum.StrEnum):
@@ -139,39 +139,43 @@ class DedupWriter:
             self.lines += 1
 
 
-def _blank(value: object) -> bool:
-    return value is None or value == "" or (hasattr(value, "__len__") and not value)
+def import_merge_policy() -> MergePolicy:
+    """
+    How a row merges into the person it matches: the stored person is the master.
+
+    crmkit's person policy (`crmkit.dedup.person_policy`) with every
+    single-valued field taking the first non-empty value, the stored one first:
+    a filled field is never overwritten, a blank one takes the row's value.
+    Multi-valued fields (emails, phones, addresses, tags, roles, custom
+    fields...) are united, the stored values first. External ids stay the
+    stored person's.
+    """
+    policy = person_policy()
+    single = {
+        name: Rule.FIRST_NON_EMPTY
+        for name, rule in policy.rules().items()
+        if rule is not Rule.UNION
+    }
+    return person_policy(
+        default=Rule.FIRST_NON_EMPTY, fields={**single, "external_ids": Rule.MASTER}
+    )
 
 
-def fill_blanks(stored: Entity, incoming: Entity) -> dict[str, Any]:
+_IMPORT_POLICY: Final = import_merge_policy()
+
+
+def fill_blanks(stored: Person, incoming: Person) -> dict[str, Any]:
     """
     The changes that merge ``incoming`` into ``stored`` at import, losing nothing.
 
-    Each field ``stored`` leaves blank takes ``incoming``'s value; a filled
-    field is never overwritten; the emails and phones ``stored`` lacks are
-    added after its own (as secondary values); custom fields it lacks are added.
-
-    This is the import's whole merge policy, kept in one place so that it can
-    follow crmkit's general survivorship rules when they apply to imports.
+    The survivorship of `crmkit.dedup.survive` under `import_merge_policy`:
+    each field ``stored`` leaves blank takes ``incoming``'s value, a filled
+    field is never overwritten, and multi-valued fields gain the values
+    ``stored`` lacks, after its own.
     """
-    changes: dict[str, Any] = {}
-    for field in attrs.fields(type(stored)):
-        name = field.name
-        if name in _NEVER_FILLED:
-            continue
-        old, new = getattr(stored, name), getattr(incoming, name)
-        if _blank(new) or old == new:
-            continue
-        if _blank(old):
-            changes[name] = new
-        elif name in _CONTACT_POINTS:
-            extra = tuple(v for v in new if v not in old)
-            if extra:
-                changes[name] = (*old, *extra)
-    missing = {k: v for k, v in incoming.custom.items() if k not in stored.custom}
-    if missing:
-        changes["custom"] = {**stored.custom, **missing}
-    return changes
+    if incoming.id == stored.id:
+        return {}
+    return survive(stored, [incoming], _IMPORT_POLICY).changes
 
 
 class ImportDedup:
