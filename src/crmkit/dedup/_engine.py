@@ -155,13 +155,13 @@ class _Sides:
         a better crossed score.
         """
         direct = {name: self.score(name, Comparator.NAME) for name in (given, family)}
-        total = np.nan_to_num(direct[given]) + np.nan_to_num(direct[family])
+        total = _filled(direct[given]) + _filled(direct[family])
         rows = np.flatnonzero(total < _SWAP_SCALE - _SWAP_MARGIN)
         crossed = {
             given: self._compare(Comparator.NAME, given, family, rows),
             family: self._compare(Comparator.NAME, family, given, rows),
         }
-        crossed_total = np.nan_to_num(crossed[given]) + np.nan_to_num(crossed[family])
+        crossed_total = _filled(crossed[given]) + _filled(crossed[family])
         better = (crossed_total > total[rows] + _SWAP_MARGIN) & (
             crossed_total >= _SWAP_MIN
         )
@@ -177,10 +177,16 @@ class _Sides:
             self.cache[(name, Comparator.NAME)] = scores
 
 
+def _filled(scores: Floats) -> Floats:
+    """Scores with blanks (NaN) as 0: `numpy.nan_to_num` without its checks for inf."""
+    filled: Floats = np.where(np.isnan(scores), 0.0, scores)
+    return filled
+
+
 def _holds(condition: Condition, scores: Floats) -> Bools:
     """Where a condition holds, blanks answering ``if_blank``."""
     blank = np.isnan(scores)
-    filled = np.nan_to_num(scores)
+    filled = np.where(blank, 0.0, scores)
     if condition.below:
         result = filled < condition.threshold
     else:
@@ -217,6 +223,7 @@ class _Scorer:
         workers: int,
         *,
         coded: Encoded | None = None,
+        tf: Mapping[str, Mapping[str, float]] | None = None,
     ) -> None:
         self.config = config
         self.columns = columns
@@ -225,11 +232,15 @@ class _Scorer:
         self.threshold = threshold
         self.workers = workers
         self.model = config.model
-        self.tf = {
-            c.field: term_frequencies(columns[c.field].tolist())
-            for c in config.comparisons
-            if c.tf_adjust
-        }
+        self.tf = (
+            tf
+            if tf is not None
+            else {
+                c.field: term_frequencies(columns[c.field].tolist())
+                for c in config.comparisons
+                if c.tf_adjust
+            }
+        )
 
     def _sides(self, left: Indices, right: Indices) -> _Sides:
         sides = _Sides(self, left, right)

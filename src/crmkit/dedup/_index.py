@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmkit.dedup._blocking import _transform
+from crmkit.dedup._codes import Encoded
 from crmkit.dedup._config import BlockingKey, DedupConfig
 from crmkit.dedup._defaults import contact_config
 from crmkit.dedup._engine import _Scored, _Scorer
@@ -535,16 +536,10 @@ class DedupIndex:
     def _score(
         self, normalised: Mapping[str, str], slots: list[int], own_slot: int
     ) -> tuple[_Scored, _Scorer]:
-        rows = self._values[slots]
-        strings = self._strings
-        columns = {}
-        for k, f in enumerate(self._fields):
-            column = np.empty(len(slots) + 1, dtype=object)
-            column[0] = normalised[f.name]
-            column[1:] = strings[rows[:, k]]
-            columns[f.name] = column
-        scorer = _Scorer(self.config, columns, self.tables, self.threshold, 1)
-        scorer.tf = {
+        coded = self._coded(normalised, slots)
+        vocabulary, codes = coded
+        columns = {name: vocabulary[column] for name, column in codes.items()}
+        tf = {
             name: _Frequencies(
                 self._tf_counts[name],
                 self._tf_totals[name],
@@ -553,6 +548,9 @@ class DedupIndex:
             )
             for name in self._tf_counts
         }
+        scorer = _Scorer(
+            self.config, columns, self.tables, self.threshold, 1, coded=coded, tf=tf
+        )
         # Each pair the way round the batch has it: the record indexed first on
         # the left, a record not indexed (checked at entry) last.
         others = np.arange(1, len(slots) + 1, dtype=np.int64)
@@ -562,6 +560,31 @@ class DedupIndex:
         left = np.where(first, 0, others)
         right = np.where(first, others, 0)
         return scorer.score(left, right), scorer
+
+    def _coded(self, normalised: Mapping[str, str], slots: list[int]) -> Encoded:
+        """
+        The record checked (row 0) and the candidates, as the scorer's codes.
+
+        The candidates' codes are the index's own, renumbered into a small
+        vocabulary of the values at hand; a value of the checked record that
+        no indexed record has gets a code of its own (-1 - its field's place).
+        """
+        query = np.array(
+            [
+                self._lookup.get(normalised[f.name], -1 - k)
+                for k, f in enumerate(self._fields)
+            ],
+            dtype=np.int64,
+        )
+        stacked = np.vstack((query, self._values[slots]))
+        used, inverse = np.unique(stacked, return_inverse=True)
+        vocabulary = self._strings[np.maximum(used, 0)]
+        for code in used[used < 0].tolist():
+            vocabulary[np.searchsorted(used, code)] = normalised[
+                self._fields[-1 - code].name
+            ]
+        local = inverse.reshape(stacked.shape)
+        return vocabulary, {f.name: local[:, k] for k, f in enumerate(self._fields)}
 
     def _insert(self, record_id: str, normalised: Mapping[str, str], kind: str) -> None:
         slot = self._free.pop() if self._free else len(self._ids)
