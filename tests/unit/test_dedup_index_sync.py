@@ -1,6 +1,5 @@
 """The index of a database: built from its people and leads, kept current, saved."""
 
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from crmkit.dedup import (
     lead_record,
     person_record,
 )
-from crmkit.errors import StorageError, ValidationError
+from crmkit.errors import ValidationError
 from crmkit.model import OrganizationRole
 from crmkit.repositories.memory import MemoryDatabase
 from crmkit.repositories.sql import SqlDatabase
@@ -197,13 +196,3 @@ def test_an_empty_database_gives_an_empty_index_at_cursor_zero():
     index = build_index(MemoryDatabase())
     assert len(index) == 0
     assert index.cursor == 0
-
-
-def test_a_storage_without_a_readable_outbox_is_refused():
-    class Elsewhere:
-        @contextmanager
-        def unit_of_work(self, *, readonly=False):  # noqa: ARG002 (the port's signature)
-            yield object()
-
-    with pytest.raises(StorageError, match="cannot list its outbox"):
-        catch_up(DedupIndex(), Elsewhere())

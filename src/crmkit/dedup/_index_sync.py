@@ -23,12 +23,9 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Final, TypeVar
 from uuid import UUID
 
-from sqlalchemy import func, select
-
 from crmkit.dedup._config import DedupConfig
 from crmkit.dedup._defaults import lead_config
 from crmkit.dedup._index import DedupIndex
-from crmkit.errors import StorageError
 from crmkit.model import Lead, Organization, Person
 from crmkit.repositories import Database, UnitOfWork, in_
 
@@ -106,7 +103,7 @@ def build_index(
     """
     index = DedupIndex(config or lead_config())
     with database.unit_of_work(readonly=True) as uow:
-        index.cursor = _last_message_id(uow)
+        index.cursor = uow.last_message_id()
         recent = _read_outbox(uow, after=index.cursor - _GAP_WINDOW)
         index.gaps = set(range(max(index.cursor - _GAP_WINDOW, 0) + 1, index.cursor))
         index.gaps -= {m[0] for m in recent}
@@ -198,63 +195,15 @@ def _companies(uow: UnitOfWork, people: Iterable[Person]) -> dict[UUID, str]:
     return {o.id: o.name for o in page.items}
 
 
-def _last_message_id(uow: UnitOfWork) -> int:
-    from crmkit.repositories.memory import MemoryUnitOfWork  # noqa: PLC0415
-    from crmkit.repositories.sql import SqlUnitOfWork  # noqa: PLC0415
-    from crmkit.repositories.sql._tables import OUTBOX  # noqa: PLC0415
-
-    if isinstance(uow, SqlUnitOfWork):
-        last = uow.connection().execute(select(func.max(OUTBOX.c.id))).scalar()
-        return int(last or 0)
-    if isinstance(uow, MemoryUnitOfWork):
-        outbox = uow.database._outbox  # noqa: SLF001 (the adapter's committed outbox)
-        return outbox[-1].id if outbox else 0
-    raise _unreadable(uow)
-
-
 def _read_outbox(
     uow: UnitOfWork,
     *,
-    after: int | None = None,
-    limit: int | None = None,
-    ids: Collection[int] = (),
+    after: int = 0,
+    limit: int = _GAP_WINDOW,
+    ids: Collection[int] | None = None,
 ) -> list[tuple[int, str | None, UUID | None]]:
-    """
-    Outbox messages, published or not, as (id, entity type, entity id), by id.
-
-    Those after ``after`` (at most ``limit``), or else those with one of ``ids``.
-    """
-    from crmkit.repositories.memory import MemoryUnitOfWork  # noqa: PLC0415
-    from crmkit.repositories.sql import SqlUnitOfWork  # noqa: PLC0415
-    from crmkit.repositories.sql._tables import OUTBOX  # noqa: PLC0415
-
-    if isinstance(uow, SqlUnitOfWork):
-        query = select(OUTBOX.c.id, OUTBOX.c.entity_type, OUTBOX.c.entity_id)
-        if after is not None:
-            query = query.where(OUTBOX.c.id > after).limit(limit)
-        else:
-            query = query.where(OUTBOX.c.id.in_(sorted(ids)))
-        rows = uow.connection().execute(query.order_by(OUTBOX.c.id))
-        return [(int(i), kind, _uuid(entity)) for i, kind, entity in rows]
-    if isinstance(uow, MemoryUnitOfWork):
-        outbox = uow.database._outbox  # noqa: SLF001 (the adapter's committed outbox)
-        if after is not None:
-            found = [m for m in outbox if m.id > after][:limit]
-        else:
-            wanted = set(ids)
-            found = [m for m in outbox if m.id in wanted]
-        return [(m.id, m.entity_type, m.entity_id) for m in found]
-    raise _unreadable(uow)
-
-
-def _unreadable(uow: UnitOfWork) -> StorageError:
-    return StorageError(
-        f"{type(uow).__name__} cannot list its outbox by id; keep the index "
-        "current with DedupIndex.upsert and remove instead"
-    )
-
-
-def _uuid(value: object) -> UUID | None:
-    if value is None or isinstance(value, UUID):
-        return value
-    return UUID(str(value))
+    """Outbox messages, published or not, as (id, entity type, entity id), by id."""
+    return [
+        (m.id, m.entity_type, m.entity_id)
+        for m in uow.messages(after=after, limit=limit, ids=ids)
+    ]

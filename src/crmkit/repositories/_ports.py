@@ -338,6 +338,22 @@ class UnitOfWork(Protocol):
         """Mark outbox messages as published."""
         ...
 
+    def messages(
+        self, *, after: int = 0, limit: int = 100, ids: Iterable[int] | None = None
+    ) -> list[OutboxMessage]:
+        """
+        Outbox messages, published or not, oldest first.
+
+        Those whose id is above ``after`` (at most ``limit``), or, given ``ids``,
+        those with one of these ids. For readers that keep their own cursor
+        (an index kept in sync, a projection).
+        """
+        ...
+
+    def last_message_id(self) -> int:
+        """The id of the newest outbox message (0 when there is none)."""
+        ...
+
     def commit(self) -> None:
         """Make every change of this unit durable, atomically."""
         ...

@@ -21,6 +21,7 @@ a lock makes commits atomic across threads.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import heapq
 import itertools
@@ -259,6 +260,31 @@ class MemoryUnitOfWork(UnitOfWorkBase):
         self.ensure_writable()
         aware_utc(at, "at")
         self.new_published.update(message_ids)
+
+    def messages(
+        self, *, after: int = 0, limit: int = 100, ids: Iterable[int] | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages, published or not, by id: after ``after``, or ``ids``."""
+        bad_limit = limit_error(limit)
+        if bad_limit is not None:
+            raise ValidationError([bad_limit])
+        stored = self.database._outbox  # noqa: SLF001
+        if ids is not None:
+            wanted = set(ids)
+            found = (m for m in (*stored, *self.new_events) if m.id in wanted)
+            return sorted(found, key=_message_id)
+        start = bisect.bisect_right(stored, after, key=_message_id)
+        later = heapq.merge(
+            itertools.islice(stored, start, None),
+            (m for m in self.new_events if m.id > after),
+            key=_message_id,
+        )
+        return list(itertools.islice(later, limit))
+
+    def last_message_id(self) -> int:
+        """The id of the newest outbox message (0 when there is none)."""
+        newest = (*self.database._outbox[-1:], *self.new_events)  # noqa: SLF001
+        return max((m.id for m in newest), default=0)
 
     def commit(self) -> None:
         """Apply every staged change atomically, or raise `ConcurrencyError`."""

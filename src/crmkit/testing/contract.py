@@ -1841,6 +1841,36 @@ class RepositoryContract(MergeLogContract, StageHistoryContract):
             (m.event_type, m.entity_type, m.entity_id, m.at) for m in messages
         ]
 
+    def test_outbox_reads_from_a_cursor_or_by_ids(self, database: Database) -> None:
+        """messages(after=, limit=) or (ids=), published or not; last_message_id."""
+        people = [_build(Person) for _ in range(3)]
+        with database.unit_of_work() as uow:
+            assert 0 == uow.last_message_id()
+            assert [] == uow.messages()
+            uow.people.add(people[0])
+            uow.commit()
+        with database.unit_of_work() as uow:
+            uow.people.add_many(people[1:])
+            uow.commit()
+        with database.unit_of_work() as uow:
+            every = uow.messages()
+            first = every[0].id
+            uow.mark_published([first], at=_at(10))
+            uow.commit()
+        with database.unit_of_work(readonly=True) as uow:
+            after_first = uow.messages(after=first)
+            limited = uow.messages(after=0, limit=2)
+            picked = uow.messages(ids=[every[2].id, first, 10**9])
+            last = uow.last_message_id()
+            with pytest.raises(ValidationError):
+                uow.messages(limit=0)
+        assert [p.id for p in people] == [m.entity_id for m in every]
+        assert every == sorted(every, key=lambda m: m.id)
+        assert every[1:] == after_first
+        assert every[:2] == limited
+        assert [every[0], every[2]] == picked
+        assert every[-1].id == last
+
     def test_outbox_payloads_are_the_events_as_plain_data(
         self, database: Database
     ) -> None:

@@ -10,7 +10,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import StaticPool
 
@@ -288,17 +298,26 @@ class SqlUnitOfWork(UnitOfWorkBase):
             .order_by(OUTBOX.c.id)
             .limit(limit)
         )
-        return [
-            OutboxMessage(
-                id=row.id,
-                event_type=row.event_type,
-                entity_type=row.entity_type,
-                entity_id=row.entity_id,
-                at=row.at,
-                payload=row.payload,
-            )
-            for row in rows
-        ]
+        return [_message(row) for row in rows]
+
+    def messages(
+        self, *, after: int = 0, limit: int = 100, ids: Iterable[int] | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages, published or not, by id: after ``after``, or ``ids``."""
+        bad_limit = limit_error(limit)
+        if bad_limit is not None:
+            raise ValidationError([bad_limit])
+        query = select(OUTBOX).order_by(OUTBOX.c.id)
+        if ids is not None:
+            query = query.where(OUTBOX.c.id.in_(sorted(set(ids))))
+        else:
+            query = query.where(OUTBOX.c.id > after).limit(limit)
+        return [_message(row) for row in self.connection().execute(query)]
+
+    def last_message_id(self) -> int:
+        """The id of the newest outbox message (0 when there is none)."""
+        newest = self.connection().execute(select(func.max(OUTBOX.c.id))).scalar()
+        return int(newest or 0)
 
     def mark_published(self, message_ids: Iterable[int], *, at: datetime) -> None:
         """Mark outbox messages as published."""
@@ -343,3 +362,14 @@ class SqlUnitOfWork(UnitOfWorkBase):
         tb: TracebackType | None,
     ) -> None:
         self.rollback()
+
+
+def _message(row: Row[Any]) -> OutboxMessage:
+    return OutboxMessage(
+        id=row.id,
+        event_type=row.event_type,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        at=row.at,
+        payload=row.payload,
+    )
