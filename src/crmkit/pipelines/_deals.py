@@ -9,12 +9,14 @@ beside the stage (``lost_mode="status"``, as Odoo does).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
+from uuid import UUID
 
 import attrs
 
+from crmkit._gc import cyclic_gc_paused
 from crmkit.errors import (
     FieldError,
     InvalidDefinition,
@@ -294,7 +296,9 @@ class DealPipeline:
         each row, with the same checks: each column's values are converted and
         checked (once per distinct value object), then each deal's cross-field
         rules. Columns are lists, tuples, arrays or any other sequences of one
-        length; the paths of errors name the column and row (``name[3]``).
+        length; the paths of errors name the column and row (``name[3]``). The
+        cyclic garbage collector is paused while the deals are built (they hold
+        no cycles), as bulk loaders do.
 
         Raises:
             ValidationError: Every bad value, a column of another length, a field
@@ -318,11 +322,26 @@ class DealPipeline:
             )
         values = [_checked_column(name, column) for name, column in columns.items()]
         copy = trusted_copier(Deal, (*_STAMPS, *columns))
+        ids = new_ids(at, min(sizes))
+        with cyclic_gc_paused():
+            opened, errors = self._open_rows(at, actor, copy, ids, values)
+        if errors:
+            raise ValidationError(errors)
+        return opened
+
+    def _open_rows(
+        self,
+        at: datetime,
+        actor: UserId | None,
+        copy: Callable[..., Deal],
+        ids: Sequence[UUID],
+        values: Sequence[Sequence[Any]],
+    ) -> tuple[list[Moved[Deal]], list[FieldError]]:
+        """Each row's deal and its opening event, or the row's errors."""
         first = self.stages[0]
         template = self._template
         opened = []
         errors: list[FieldError] = []
-        ids = new_ids(at, min(sizes))
         for row, row_values in enumerate(zip(*values, strict=True)):
             deal: Deal = copy(template, ids[row], at, at, *row_values)
             broken = list(deal._invariants())  # noqa: SLF001 - Deal's own cross-field rules
@@ -342,9 +361,7 @@ class DealPipeline:
                 first.probability,
             )
             opened.append(_new_moved(deal, (event,)))
-        if errors:
-            raise ValidationError(errors)
-        return opened
+        return opened, errors
 
     def _new_deal(self, at: datetime, fields: Mapping[str, Any]) -> Deal:
         """
