@@ -12,6 +12,7 @@ import click
 from crmkit.cli._common import database_target, open_database, reports_errors
 from crmkit.cli._dedup_merge import merge_command
 from crmkit.dedup import (
+    CONTACT_FIELDS,
     DedupConfig,
     DedupResult,
     PairExplanation,
@@ -23,18 +24,7 @@ from crmkit.io._files import atomic_text_file
 
 __all__ = ["dedup"]
 
-COLUMNS: Final = (
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "street",
-    "city",
-    "postal_code",
-    "country",
-)
+COLUMNS: Final = ("id", *CONTACT_FIELDS)
 _EXPLAIN_COLUMNS: Final = (
     "left_id",
     "right_id",

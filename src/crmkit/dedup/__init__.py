@@ -24,7 +24,12 @@ from crmkit.dedup._config import (
     RuleGroup,
     Training,
 )
-from crmkit.dedup._defaults import contact_config, lead_config, organization_config
+from crmkit.dedup._defaults import (
+    CONTACT_FIELDS,
+    contact_config,
+    lead_config,
+    organization_config,
+)
 from crmkit.dedup._engine import DedupResult, find_duplicates
 from crmkit.dedup._explain import FieldEvidence, PairExplanation
 from crmkit.dedup._index import Candidate, DedupIndex
@@ -65,6 +70,7 @@ from crmkit.dedup._tables import EmailProvider, Tables
 from crmkit.dedup._training import train_model
 
 __all__ = [
+    "CONTACT_FIELDS",
     "BlockingKey",
     "BlockingReport",
     "Candidate",

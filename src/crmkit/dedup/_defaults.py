@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from crmkit.dedup._compare import Comparator
 from crmkit.dedup._config import (
     BlockingKey,
@@ -19,7 +21,7 @@ from crmkit.dedup._normalize import FieldKind as K
 
 C = Comparator
 
-__all__ = ["contact_config", "lead_config", "organization_config"]
+__all__ = ["CONTACT_FIELDS", "contact_config", "lead_config", "organization_config"]
 
 _PERSON_FIELDS = (
     Field("first_name", K.GIVEN_NAME),
@@ -32,6 +34,9 @@ _PERSON_FIELDS = (
     Field("postal_code", K.POSTAL_CODE),
     Field("country", K.COUNTRY),
 )
+
+CONTACT_FIELDS: Final = tuple(field.name for field in _PERSON_FIELDS)
+"""The fields of a contact record as the shipped configurations read it."""
 
 # Levels, then shipped m and u (used until the data trains its own).
 _PERSON_COMPARISONS = (

@@ -20,6 +20,7 @@ from uuid import UUID
 import attrs
 
 from crmkit.dedup import (
+    CONTACT_FIELDS,
     Candidate,
     DedupConfig,
     DedupIndex,
@@ -52,15 +53,7 @@ DEDUP_COLUMNS: Final = (
     "candidate_id",
     "probability",
     "reason",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "street",
-    "city",
-    "postal_code",
-    "country",
+    *CONTACT_FIELDS,
     "evidence",
 )
 """The header of a dedup file; one line per row that matched a stored record."""

@@ -268,18 +268,7 @@ class DealPipeline:
                 forecast_category=first.forecast_category,
                 **fields,
             )
-        event = _MAKE_STATE_CHANGED(
-            Deal.entity_type,
-            deal.id,
-            self.name,
-            "open",
-            None,
-            first.name,
-            deal.version,
-            deal.created_at,
-            actor,
-            first.probability,
-        )
+        event = self._opened(deal.id, deal.created_at, actor)
         return _new_moved(deal, (event,))
 
     def open_many(
@@ -329,6 +318,24 @@ class DealPipeline:
             raise ValidationError(errors)
         return opened
 
+    def _opened(
+        self, deal_id: UUID, at: datetime, actor: UserId | None
+    ) -> StateChanged:
+        """The event of a new deal entering the first stage (at version 1)."""
+        first = self.stages[0]
+        return _MAKE_STATE_CHANGED(  # type: ignore[no-any-return]
+            Deal.entity_type,
+            deal_id,
+            self.name,
+            "open",
+            None,
+            first.name,
+            1,
+            at,
+            actor,
+            first.probability,
+        )
+
     def _open_rows(
         self,
         at: datetime,
@@ -338,7 +345,6 @@ class DealPipeline:
         values: Sequence[Sequence[Any]],
     ) -> tuple[list[Moved[Deal]], list[FieldError]]:
         """Each row's deal and its opening event, or the row's errors."""
-        first = self.stages[0]
         template = self._template
         opened = []
         errors: list[FieldError] = []
@@ -348,18 +354,7 @@ class DealPipeline:
             if broken:
                 errors += (attrs.evolve(e, path=f"{e.path}[{row}]") for e in broken)
                 continue
-            event = _MAKE_STATE_CHANGED(
-                Deal.entity_type,
-                deal.id,
-                self.name,
-                "open",
-                None,
-                first.name,
-                1,
-                at,
-                actor,
-                first.probability,
-            )
+            event = self._opened(deal.id, at, actor)
             opened.append(_new_moved(deal, (event,)))
         return opened, errors
 
