@@ -122,6 +122,8 @@ class SteadyTarget:
     round-robin ``cursor`` (``None`` for a single user, who takes every lead).
     Batches route such leads without building their decisions, which
     `RoutedLeads` builds, equal to what routing one lead gives, when read.
+
+    .. versionadded:: 0.1
     """
 
     rule: str | None
