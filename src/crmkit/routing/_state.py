@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 from immutabledict import immutabledict
 
-from crmkit.dedup import FieldKind, Normalizer
+if TYPE_CHECKING:
+    from crmkit.dedup import Normalizer
 
 __all__ = [
     "AccountDirectory",
@@ -124,11 +125,17 @@ class AccountOwners(Protocol):
 
 def company_key(name: str, normalizer: Normalizer | None = None) -> str:
     """A company name as deduplication compares it (``""``: no name left)."""
+    # crmkit.dedup (numpy, rapidfuzz) loads when accounts are first matched,
+    # not with every import of crmkit.routing.
+    from crmkit.dedup import FieldKind  # noqa: PLC0415
+
     return (normalizer or _default_normalizer()).normalize(FieldKind.COMPANY, name)
 
 
 @functools.cache
 def _default_normalizer() -> Normalizer:
+    from crmkit.dedup import Normalizer  # noqa: PLC0415 - see company_key
+
     return Normalizer()
 
 
