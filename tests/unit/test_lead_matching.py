@@ -170,6 +170,46 @@ def test_the_organisation_is_reused_through_the_matched_person():
     assert (ours.id,) == tuple(r.organization_id for r in conversion.person.roles)
 
 
+def test_a_person_named_by_id_leads_to_their_employer():
+    """With person_id, that person's employer with the company name is reused."""
+    theirs, namesake = organization("Atelier Martin"), organization("atelier martin")
+    bob = person(
+        first_name="Bob",
+        roles=(OrganizationRole(organization_id=theirs.id, is_primary=True),),
+    )
+    new = lead()
+    database, matcher = matcher_of(theirs, namesake, bob, new)
+    conversion = convert(database, matcher, new.id, person_id=bob.id)
+    assert (bob.id, theirs.id) == (conversion.person.id, conversion.organization.id)
+    assert ["organization"] == [m.kind for m in conversion.matches]
+
+
+def test_a_secondary_role_counts_when_the_primary_is_another_company():
+    """The employers are tried primary first; the one with the name is reused."""
+    primary, secondary = organization("Other Co"), organization("Atelier Martin")
+    claire = person(
+        emails=(EMAIL,),
+        roles=(
+            OrganizationRole(organization_id=secondary.id),
+            OrganizationRole(organization_id=primary.id, is_primary=True),
+        ),
+    )
+    new = lead()
+    database, matcher = matcher_of(primary, secondary, claire, new)
+    conversion = convert(database, matcher, new.id)
+    assert secondary.id == conversion.organization.id
+    assert "employs person" in conversion.matches[1].reason
+
+
+def test_a_lead_without_a_company_matches_no_organisation():
+    """No company name: the person is matched, no organisation made or looked for."""
+    claire = person(emails=(EMAIL,))
+    new = lead(company_name=None)
+    database, matcher = matcher_of(organization("Atelier Martin"), claire, new)
+    conversion = convert(database, matcher, new.id)
+    assert (claire.id, None) == (conversion.person.id, conversion.organization)
+
+
 def test_the_organisation_is_found_by_name_whatever_its_legal_form_and_case():
     """A lead from "Acme" reuses the stored "ACME SAS"; the new person joins it."""
     acme = organization("ACME SAS", industry="Retail")
@@ -278,6 +318,10 @@ def test_matches_can_be_shown_before_converting():
     )
     assert (None, None) == (found.person.undecided, found.organization.undecided)
     assert [claire.id] == [c.record_id for c in found.person.candidates]
+    with database.unit_of_work(readonly=True) as uow:
+        chosen = find_conversion_matches(uow, new, matcher, person=claire)
+    assert (claire, None) == (chosen.person.record, chosen.person.match)
+    assert acme.id == chosen.organization.record.id
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -326,6 +370,34 @@ def test_organisation_names_follow_renames_and_deletions():
         names.named("Other"),
     )
     assert 1 == len(names)
+
+
+def test_a_late_commit_reaches_the_names_through_its_gap():
+    """Outbox ids taken in one order, committed in the other: the gap is filled."""
+    database = MemoryDatabase()
+    names = OrganizationNames.build(database)
+    slow_org, fast_org = organization("Slow"), organization("Fast")
+    slow, fast = database.unit_of_work(), database.unit_of_work()
+    with slow:
+        slow.organizations.add(slow_org)  # takes the lower outbox id
+        with fast:
+            fast.organizations.add(fast_org)
+            fast.commit()
+        assert 1 == names.catch_up(database)
+        assert {names.cursor - 1} == names.gaps
+        slow.commit()
+    assert 1 == names.catch_up(database)
+    assert ((slow_org.id,), set()) == (names.named("slow"), names.gaps)
+
+
+def test_names_shared_by_two_organisations_survive_one_renamed():
+    """Renaming one of two namesakes leaves the other under the name."""
+    first, second = organization("Acme"), organization("ACME SA")
+    database = MemoryDatabase()
+    stored(database, first, second)
+    names = OrganizationNames.build(database)
+    names.put(first.id, "Nordlys")
+    assert ((second.id,), (first.id,)) == (names.named("acme"), names.named("nordlys"))
 
 
 def test_a_matcher_refuses_a_possible_threshold_outside_zero_one():

@@ -234,15 +234,7 @@ def match_person(
         (c, stored[UUID(c.record_id)]) for c in found if UUID(c.record_id) in stored
     ]
     candidates = tuple(_person_match(c) for c, _ in kept)
-    sure = [i for i, (c, _) in enumerate(kept) if c.matched]
-    reason = ""
-    if len(sure) > 1 and lead.email is not None:
-        address = lead.email.normalized
-        mailed = [
-            i for i in sure if address in {e.normalized for e in kept[i][1].emails}
-        ]
-        if len(mailed) == 1:
-            sure, reason = mailed, "; the only match with the lead's email"
+    sure, reason = _sure(kept, lead)
     if len(sure) == 1:
         (i,) = sure
         match = attrs.evolve(candidates[i], reason=candidates[i].reason + reason)
@@ -316,6 +308,23 @@ def match_organization(
             undecided=f"{len(same)} stored organizations are named {key!r}",
         )
     return MatchDecision(kind=_ORGANIZATION)
+
+
+def _sure(kept: list[tuple[Candidate, Person]], lead: Lead) -> tuple[list[int], str]:
+    """
+    The places of the people declared a match, and why when narrowed down.
+
+    Among several, the only one with the lead's email address is the one.
+    """
+    sure = [i for i, (candidate, _) in enumerate(kept) if candidate.matched]
+    if len(sure) > 1 and lead.email is not None:
+        address = lead.email.normalized
+        mailed = [
+            i for i in sure if address in {e.normalized for e in kept[i][1].emails}
+        ]
+        if len(mailed) == 1:
+            return mailed, "; the only match with the lead's email"
+    return sure, ""
 
 
 def _person_match(candidate: Candidate) -> RecordMatch:
