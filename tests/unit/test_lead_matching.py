@@ -116,6 +116,16 @@ def test_possible_matches_only_are_refused_naming_the_candidates():
     assert Person.entity_type in {type(e).entity_type for e in conversion.new}
 
 
+def test_the_possible_threshold_decides_which_candidates_block():
+    """Above ``possible``, a candidate blocks the conversion; below, it does not."""
+    claire = person(emails=(EmailAddress("cmartin@gmail.com"),))
+    new = lead()
+    database, _ = matcher_of(claire, new)
+    lenient = LeadMatcher.build(database, possible=0.8)
+    conversion = convert(database, lenient, new.id)
+    assert claire.id != conversion.person.id
+
+
 def test_several_matches_are_refused_unless_one_has_the_lead_email():
     """Two people matching equally are refused; the lead's email decides."""
     first, second = person(), person()
@@ -350,6 +360,14 @@ def test_a_second_lead_reuses_what_the_first_created_after_catch_up(database):
     assert ["person", "organization"] == [m.kind for m in reused.matches]
     with database.unit_of_work(readonly=True) as uow:
         assert (1, 1) == (uow.people.count(), uow.organizations.count())
+        payloads = [
+            m.payload
+            for m in uow.messages(limit=1000)
+            if m.event_type == LeadConverted.__name__
+        ]
+    assert [[], ["person", "organization"]] == [
+        [match["kind"] for match in payload["matched"]] for payload in payloads
+    ]
 
 
 def test_organisation_names_follow_renames_and_deletions():
