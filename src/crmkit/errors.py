@@ -11,6 +11,7 @@ The exceptions crmkit raises, all rooted at `CrmError`.
      │    └── DefinitionSyntaxError        a text definition refused at a line, column
      ├── NotFound (LookupError)           no entity with that id
      ├── AlreadyExists                    an id or external id already taken
+     ├── AmbiguousMatch                   stored records that may be the one meant
      ├── ConcurrencyError                 an update made from a stale version
  │    └── MergeConflict                an unmerge that would clobber later changes
      ├── TransitionNotAllowed             a move that a definition refuses
@@ -31,6 +32,7 @@ import attrs
 
 __all__ = [
     "AlreadyExists",
+    "AmbiguousMatch",
     "ConcurrencyError",
     "CrmError",
     "CurrencyMismatch",
@@ -466,6 +468,52 @@ class AlreadyExists(CrmError):  # noqa: N818 - reads as "raise AlreadyExists"
         self.key = key
         self.value = value
         super().__init__(f"a {entity_type} with {key} {value} already exists")
+
+
+class AmbiguousMatch(CrmError):  # noqa: N818 - reads as "raise AmbiguousMatch"
+    """
+    Several stored records, or only possible ones, may be the record meant.
+
+    Raised rather than picking one, or creating a probable duplicate: the caller
+    chooses (by id) or asks for a new record.
+
+    Attributes:
+        entity_type: What was looked for (``"person"``, ``"organization"``).
+        source_id: The record being matched (a lead converted, say).
+        candidates: ``(id, probability)`` of each candidate, best first; the
+            probability is `None` for an exact rule (the same normalised name).
+        reason: Why no candidate was chosen, in words.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        entity_type: str,
+        source_id: object,
+        candidates: Iterable[tuple[object, float | None]],
+        reason: str,
+    ) -> None:
+        self.entity_type = entity_type
+        self.source_id = source_id
+        self.candidates = tuple(candidates)
+        self.reason = reason
+        named = ", ".join(
+            str(record_id) if probability is None else f"{record_id} ({probability:g})"
+            for record_id, probability in self.candidates
+        )
+        super().__init__(
+            f"{source_id}: {reason}: {named}; "
+            f"choose one by id, or ask for a new {entity_type}"
+        )
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[AmbiguousMatch], tuple[object, ...]]:
+        return (
+            AmbiguousMatch,
+            (self.entity_type, self.source_id, self.candidates, self.reason),
+        )
 
 
 class StorageError(CrmError):

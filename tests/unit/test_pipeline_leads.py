@@ -24,6 +24,7 @@ from crmkit.pipelines import (
     LeadConverted,
     Process,
     ProcessStatus,
+    RecordMatch,
     Stage,
     StateChanged,
     Step,
@@ -244,3 +245,14 @@ def test_bad_processes_name_their_path(steps, path):
     with pytest.raises(InvalidDefinition) as error:
         Process("p", steps)
     assert error.value.path == path
+
+
+def test_matches_given_to_a_conversion_are_kept_in_the_result_and_event():
+    """Why a reused record was chosen travels with the conversion and its event."""
+    existing = Person.create(at=AT, first_name="Claire", last_name="Martin")
+    why = RecordMatch(
+        kind="person", record_id=existing.id, probability=0.98, reason="same name"
+    )
+    conversion = convert_lead(lead(), at=LATER, person=existing, matches=[why])
+    [event] = [e for e in conversion.events if isinstance(e, LeadConverted)]
+    assert ((why,), (why,)) == (conversion.matches, event.matched)

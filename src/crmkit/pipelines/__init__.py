@@ -36,6 +36,7 @@ from crmkit.pipelines._leads import (
     Conversion,
     FieldMap,
     LeadConverted,
+    RecordMatch,
     convert_lead,
     disqualify_lead,
     update_lead,
@@ -47,6 +48,12 @@ from crmkit.pipelines._loading import (
     load_definition,
     loads_definition,
 )
+from crmkit.pipelines._matching import (
+    ConversionMatches,
+    LeadMatcher,
+    MatchDecision,
+    find_conversion_matches,
+)
 from crmkit.pipelines._metrics import (
     StageTimes,
     cycle_length,
@@ -56,6 +63,7 @@ from crmkit.pipelines._metrics import (
     time_in_stage,
     win_rate,
 )
+from crmkit.pipelines._names import OrganizationNames
 from crmkit.pipelines._service_flows import (
     TICKET_LIFECYCLE,
     Process,
@@ -82,6 +90,7 @@ __all__ = [
     "BatchHistory",
     "BatchMoves",
     "Conversion",
+    "ConversionMatches",
     "DealPipeline",
     "DealStatusChanged",
     "EffectRaised",
@@ -91,14 +100,18 @@ __all__ = [
     "ForecastRow",
     "Guard",
     "LeadConverted",
+    "LeadMatcher",
     "Lifecycle",
     "LostMode",
+    "MatchDecision",
     "Moved",
+    "OrganizationNames",
     "Period",
     "ProbabilityOverridden",
     "Process",
     "ProcessRun",
     "ProcessStatus",
+    "RecordMatch",
     "RequiredFields",
     "Stage",
     "StageHistory",
@@ -117,6 +130,7 @@ __all__ = [
     "definition_from_dict",
     "definition_to_dict",
     "disqualify_lead",
+    "find_conversion_matches",
     "fiscal_period",
     "forecast",
     "forecast_arrays",

@@ -3,8 +3,8 @@ The lead lifecycle and lead conversion.
 
 `LEAD_LIFECYCLE` moves a `crmkit.model.Lead` through new, contacted, qualified,
 disqualified (with a reason) and converted. `convert_lead` is pure: given the lead,
-the records to reuse (found by explicit id, or later by the dedup capability) and
-the lead's activities, it returns every record to create or update. Reused records
+the records to reuse (named by id, or found by `find_conversion_matches`) and the
+lead's activities, it returns every record to create or update. Reused records
 only get their blank fields filled, never overwritten. A converted lead is final
 and read-only (`update_lead` refuses it), and converting it again is refused.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
+from uuid import UUID
 
 import attrs
 from immutabledict import immutabledict
@@ -43,8 +44,11 @@ __all__ = [
     "Conversion",
     "FieldMap",
     "LeadConverted",
+    "RecordMatch",
+    "check_convertible",
     "convert_lead",
     "disqualify_lead",
+    "mapped_values",
     "update_lead",
 ]
 
@@ -144,11 +148,36 @@ DEFAULT_FIELD_MAP: Final = FieldMap(
 
 
 @attrs.frozen(kw_only=True)
+class RecordMatch:
+    """
+    A stored record that may be the one a lead names, and why.
+
+    Attributes:
+        kind: ``"person"`` or ``"organization"``.
+        record_id: The stored record's id.
+        probability: The dedup model's match probability; `None` for an exact
+            rule (an organisation with the same normalised name).
+        reason: Why it matches, in words.
+        explanation: The evidence field by field, as `crmkit.dedup` explains a
+            pair (people only; empty otherwise).
+
+    .. versionadded:: 0.1
+    """
+
+    kind: str
+    record_id: UUID
+    probability: float | None
+    reason: str
+    explanation: str = ""
+
+
+@attrs.frozen(kw_only=True)
 class LeadConverted:
     """
     Domain event: a lead became a person, an organization and a deal.
 
-    ``created`` names the records made new (the others were reused).
+    ``created`` names the records made new (the others were reused);
+    ``matched`` says which reused records were found by matching, and why.
 
     .. versionadded:: 0.1
     """
@@ -160,6 +189,7 @@ class LeadConverted:
     created: tuple[str, ...]
     at: datetime
     actor: UserId | None
+    matched: tuple[RecordMatch, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -168,7 +198,8 @@ class Conversion:
     Everything a conversion changes; store it in one unit of work.
 
     ``new`` lists records to add, ``changed`` records to update (reused records,
-    moved activities and the lead itself).
+    moved activities and the lead itself); ``matches`` says which reused records
+    were found by matching, and why.
 
     .. versionadded:: 0.1
     """
@@ -181,6 +212,7 @@ class Conversion:
     new: tuple[Entity, ...]
     changed: tuple[Entity, ...]
     events: tuple[Any, ...]
+    matches: tuple[RecordMatch, ...] = ()
 
 
 def update_lead(
@@ -222,7 +254,8 @@ def disqualify_lead(
     return evolve_trusted(moved.entity, {"disqualified_reason": cleaned}), moved.events
 
 
-def _values(lead: Lead, mapping: Mapping[str, str], cls: type) -> dict[str, Any]:
+def mapped_values(lead: Lead, mapping: Mapping[str, str], cls: type) -> dict[str, Any]:
+    """The lead's values for ``cls`` through one side of a field map (no blanks)."""
     fields = attrs.fields_dict(cls)
     values = {}
     for target, source in mapping.items():
@@ -332,6 +365,7 @@ def convert_lead(
     deal_name: str | None = None,
     activities: Iterable[Activity] = (),
     field_map: FieldMap = DEFAULT_FIELD_MAP,
+    matches: Iterable[RecordMatch] = (),
 ) -> Conversion:
     """
     Convert a lead: reuse or create its person, organization and deal.
@@ -349,28 +383,23 @@ def convert_lead(
         deal_name: The new deal's name (default: the company or person's name).
         activities: The lead's activities; they move to the person and deal.
         field_map: Which lead field fills which field.
+        matches: Why ``person`` or ``organization`` were chosen, when found by
+            matching (kept in the result and the `LeadConverted` event).
 
     Raises:
         TransitionNotAllowed: The lead is already converted, or disqualified.
         ValidationError: A naive ``at`` or a mapped value the target refuses.
     """
     at = utc(at)
-    if lead.status == "converted":
-        raise TransitionNotAllowed(
-            lead.id,
-            lead.status,
-            "convert",
-            "the lead is already converted",
-            target="converted",
-        )
-    find_allowed(LEAD_LIFECYCLE, lead, "convert", ())
+    check_convertible(lead)
+    matched = tuple(matches)
     work = _Work(lead, at, actor)
-    org_values = _values(lead, field_map.organization, Organization)
+    org_values = mapped_values(lead, field_map.organization, Organization)
     if organization is not None:
         organization = work.reuse(organization, org_values)
     elif "name" in org_values:
         organization = work.create(Organization, org_values)
-    person_values = _values(lead, field_map.person, Person)
+    person_values = mapped_values(lead, field_map.person, Person)
     if person is not None:
         person = work.reuse(person, person_values)
     elif person_values.keys() & {"first_name", "last_name", "emails", "phones"}:
@@ -411,6 +440,7 @@ def convert_lead(
         created=tuple(type(e).entity_type for e in work.new),
         at=at,
         actor=actor,
+        matched=matched,
     )
     return Conversion(
         lead=lead,
@@ -421,7 +451,26 @@ def convert_lead(
         new=tuple(work.new),
         changed=(*work.changed, lead),
         events=(*work.change_events, *work.events, *converted.events, event),
+        matches=matched,
     )
+
+
+def check_convertible(lead: Lead) -> None:
+    """
+    Refuse a lead that cannot be converted (converted already, or disqualified).
+
+    Raises:
+        TransitionNotAllowed: Naming why.
+    """
+    if lead.status == "converted":
+        raise TransitionNotAllowed(
+            lead.id,
+            lead.status,
+            "convert",
+            "the lead is already converted",
+            target="converted",
+        )
+    find_allowed(LEAD_LIFECYCLE, lead, "convert", ())
 
 
 def _deal(  # noqa: PLR0917 - the conversion's deal options, private
@@ -434,7 +483,7 @@ def _deal(  # noqa: PLR0917 - the conversion's deal options, private
     organization: Organization | None,
 ) -> Deal | None:
     lead = work.lead
-    values = _values(lead, field_map.deal, Deal)
+    values = mapped_values(lead, field_map.deal, Deal)
     values["lead_id"] = lead.id
     if organization is not None:
         values["organization_id"] = organization.id

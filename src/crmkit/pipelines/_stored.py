@@ -1,5 +1,5 @@
 """
-Pipelines meet storage: deals stored with their moves, and lead conversion by ids.
+Pipelines meet storage: deals stored with their moves, and stored leads converted.
 
 `store_moves` writes what a pipeline returned in one unit of work: the deal, its
 stage history (`crmkit.repositories.StageHistoryRepository`: one row a stay, with
@@ -12,18 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from crmkit.ids import UserId
-from crmkit.model import Deal
+from crmkit.model import Deal, Lead, Organization, Person
 from crmkit.pipelines._deals import DealPipeline, ProbabilityOverridden
 from crmkit.pipelines._engine import Moved, StateChanged
 from crmkit.pipelines._leads import (
     DEFAULT_FIELD_MAP,
     Conversion,
     FieldMap,
+    RecordMatch,
+    check_convertible,
     convert_lead,
+    mapped_values,
+)
+from crmkit.pipelines._matching import (
+    LeadMatcher,
+    MatchDecision,
+    match_organization,
+    match_person,
 )
 from crmkit.repositories import StageEntry, StageVisit, UnitOfWork
 
@@ -33,6 +42,8 @@ __all__ = [
     "stage_visits_of",
     "store_moves",
 ]
+
+_R = TypeVar("_R", Person, Organization)
 
 
 def _write_history(uow: UnitOfWork, events: Iterable[Any]) -> None:
@@ -144,19 +155,59 @@ def convert_stored_lead(
     pipeline: DealPipeline | None = None,
     deal_name: str | None = None,
     field_map: FieldMap = DEFAULT_FIELD_MAP,
+    matcher: LeadMatcher | None = None,
+    create_person: bool = False,
+    create_organization: bool = False,
 ) -> Conversion:
     """
-    Convert a stored lead, reusing the records named by id, inside ``uow``.
+    Convert a stored lead inside ``uow``, reusing records named by id or matched.
+
+    With a ``matcher``, a person and an organisation not named by id are looked
+    for as `find_conversion_matches` does (its module says the rule): one sure
+    match is reused, and ``conversion.matches`` says why; no match creates one;
+    several, or only possible ones, refuse the conversion (`AmbiguousMatch` names
+    the candidates) until the caller names one by id or asks for a new record.
 
     New records are added, reused ones, the lead and its moved activities are
     updated, and every event goes to the outbox; nothing is stored until the
     caller commits ``uow``. The lead's activities are found by scanning them.
 
+    Args:
+        uow: Where everything is read and written.
+        lead_id: The lead to convert.
+        at: When.
+        actor: Who converts it.
+        person_id: A person to reuse (no person is matched).
+        organization_id: An organisation to reuse (none is matched).
+        deal_id: A deal to reuse; else one opens in ``pipeline``, if given.
+        pipeline: Where a new deal opens.
+        deal_name: The new deal's name.
+        field_map: Which lead field fills which field.
+        matcher: What to match the lead against (none: only records named by id
+            are reused).
+        create_person: Create a new person without matching (the caller
+            decided the candidates are other people).
+        create_organization: Likewise for the organisation.
+
     Raises:
         NotFound: The lead, or a record to reuse, is not stored.
         TransitionNotAllowed: The lead is already converted, or disqualified.
+        AmbiguousMatch: Matching found several candidates, or only possible ones.
     """
     lead = uow.leads.get(lead_id)
+    check_convertible(lead)
+    person = None if person_id is None else uow.people.get(person_id)
+    organization = (
+        None if organization_id is None else uow.organizations.get(organization_id)
+    )
+    matches: list[RecordMatch] = []
+    if matcher is not None:
+        if person is None and not create_person:
+            person = _matched(match_person(uow, lead, matcher), lead, matches)
+        if organization is None and not create_organization:
+            name = mapped_values(lead, field_map.organization, Organization).get("name")
+            found = match_organization(uow, name, matcher, person=person)
+            organization = _matched(found, lead, matches)
     activities = [
         activity
         for batch in uow.activities.batches()
@@ -167,15 +218,14 @@ def convert_stored_lead(
         lead,
         at=at,
         actor=actor,
-        person=None if person_id is None else uow.people.get(person_id),
-        organization=(
-            None if organization_id is None else uow.organizations.get(organization_id)
-        ),
+        person=person,
+        organization=organization,
         deal=None if deal_id is None else uow.deals.get(deal_id),
         pipeline=pipeline,
         deal_name=deal_name,
         activities=activities,
         field_map=field_map,
+        matches=matches,
     )
     for entity in conversion.new:
         uow.repository(type(entity)).add(entity, actor=actor)
@@ -184,3 +234,13 @@ def convert_stored_lead(
     _write_history(uow, conversion.events)
     uow.record_many(conversion.events)
     return conversion
+
+
+def _matched(
+    decision: MatchDecision[_R], lead: Lead, matches: list[RecordMatch]
+) -> _R | None:
+    """The record a decision reuses, its match kept; refused when undecided."""
+    record = decision.chosen(lead.id)
+    if decision.match is not None:
+        matches.append(decision.match)
+    return record
