@@ -7,6 +7,7 @@ from crmkit.dedup import (
     BlockingKey,
     Comparator,
     KeyPart,
+    KeyTransform,
     Method,
     Training,
     blocking_recall,
@@ -195,6 +196,27 @@ def test_blocking_reports_pairs_and_skips_oversized_blocks():
     truth = {str(i): "x" if i < 2 else str(i) for i in range(6)}
     assert 1.0 == blocking_recall(wide.candidate_pairs, truth)
     assert 0.0 == blocking_recall(result.candidate_pairs, truth)
+
+
+def test_keys_mixing_values_and_transforms_pair_and_describe_records():
+    """A value part and a transformed part: both must agree and be non-blank."""
+    records = [
+        _rec("1", last_name="Martin", postal_code="75001"),
+        _rec("2", last_name="MARTINS", postal_code="75001"),  # same sound
+        _rec("3", last_name="Martin", postal_code="75002"),
+        _rec("4", last_name="Martin"),  # blank postcode: no key
+        _rec("5", postal_code="75001"),  # blank name: no key
+        _rec("6", last_name="Martin", postal_code="75002"),
+        _rec("7", last_name="Martin", postal_code="75002"),
+    ]
+    key = BlockingKey(
+        "sound+postcode",
+        (KeyPart("postal_code"), KeyPart("last_name", KeyTransform.PHONETIC_FR)),
+    )
+    config = attrs.evolve(contact_config(), blocking=(key,), max_block_size=2)
+    result = find_duplicates(records, config)
+    assert [("1", "2")] == list(result.candidate_pairs)
+    assert (("75002 mrt1", 3),) == result.blocking.skipped_blocks["sound+postcode"]
 
 
 def test_bad_ids_are_refused_naming_them():

@@ -69,17 +69,25 @@ def key_codes(
     """
     Each record's key as an integer (-1 where a part is blank).
 
-    Each part is found once per distinct value of the encoded columns.
+    Each part is found once per distinct value of the encoded columns; a part
+    that is the value itself, in a key whose parts keep their order, is its
+    column's codes.
 
     Returns:
         The integers, and a function giving a record's key as text.
     """
     vocabulary, codes = coded
     lookup: dict[str, int] = {"": -1}
+    blank_values = vocabulary == ""
     parts = []
+    texts: list[Callable[[int], str]] = []
     for part in key.parts:
-        transform = _transform(part.transform, tables)
         column = codes[part.field]
+        if part.transform is KeyTransform.VALUE and not key.unordered:
+            parts.append(np.where(blank_values[column], -1, column))
+            texts.append(vocabulary.__getitem__)
+            continue
+        transform = _transform(part.transform, tables)
         used = np.flatnonzero(np.bincount(column, minlength=len(vocabulary)))
         per_value = np.full(len(vocabulary), -1, dtype=np.int64)
         per_value[used] = np.fromiter(
@@ -91,19 +99,21 @@ def key_codes(
             count=len(used),
         )
         parts.append(per_value[column])
+        texts.append(lambda k: words[k])
     words = list(lookup)[1:]
     stacked = np.stack(parts, axis=1)
     blank = (stacked < 0).any(axis=1)
     if key.unordered:
         stacked.sort(axis=1)
-    combined = np.zeros(len(stacked), dtype=np.int64)
-    for column_codes in stacked.T:
+    combined = stacked[:, 0]
+    for column_codes in stacked.T[1:]:
         # Re-numbered after each part, so the integers never overflow.
-        merged = combined * (len(words) + 1) + column_codes + 1
+        merged = combined * (int(column_codes.max(initial=0)) + 2) + column_codes + 1
         combined = np.unique(merged, return_inverse=True)[1].astype(np.int64)
 
     def describe(record: int) -> str:
-        return " ".join(words[k] for k in stacked[record].tolist())
+        codes = stacked[record].tolist()
+        return " ".join(str(text(k)) for text, k in zip(texts, codes, strict=True))
 
     return np.where(blank, -1, combined).astype(np.int64), describe
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
 import numpy as np
@@ -19,6 +19,7 @@ Bools = npt.NDArray[np.bool_]
 # Rescore pairs: (left, right) -> (probability, matched, vetoed).
 Rescore = Callable[[Indices, Indices], tuple[Floats, Bools, Bools]]
 _GUARDED_MAX: Final = 400
+_RESCORED_AT_ONCE: Final = 1_000_000
 
 
 def components(size: int, left: Indices, right: Indices) -> Indices:
@@ -78,19 +79,44 @@ def cluster(
     order, starts, lengths = sorted_groups(labels)
     sizes = [n for n in distinct(lengths).tolist() if 2 < n <= _GUARDED_MAX]  # noqa: PLR2004 (pairs are consistent)
     split = 0
-    for n in sizes:
-        members = groups_of_length(order, starts, lengths, n)
-        lefts, rights = pairs_within(members)
-        prob, matched, vetoed = (
-            a.reshape(lefts.shape) for a in rescore(lefts.ravel(), rights.ravel())
+    for part_sizes in _batches(sizes, lengths):
+        groups = [groups_of_length(order, starts, lengths, n) for n in part_sizes]
+        within = [pairs_within(members) for members in groups]
+        scores = rescore(
+            np.concatenate([lefts.ravel() for lefts, _ in within]),
+            np.concatenate([rights.ravel() for _, rights in within]),
         )
-        for g in np.flatnonzero(~matched.all(axis=1)).tolist():  # else one cluster
-            parts = _guarded(n, prob[g], matched[g], vetoed[g], cohesion)
-            split += len(set(parts)) > 1
-            first: dict[int, int] = {}
-            for member, part in zip(members[g].tolist(), parts, strict=True):
-                labels[member] = first.setdefault(part, member)
+        start = 0
+        for n, members, (lefts, _) in zip(part_sizes, groups, within, strict=True):
+            rows = slice(start, start + lefts.size)
+            start += lefts.size
+            prob, matched, vetoed = (a[rows].reshape(lefts.shape) for a in scores)
+            for g in np.flatnonzero(~matched.all(axis=1)).tolist():  # else one
+                parts = _guarded(n, prob[g], matched[g], vetoed[g], cohesion)
+                split += len(set(parts)) > 1
+                first: dict[int, int] = {}
+                for member, part in zip(members[g].tolist(), parts, strict=True):
+                    labels[member] = first.setdefault(part, member)
     return labels, split
+
+
+def _batches(sizes: list[int], lengths: Indices) -> Iterator[list[int]]:
+    """
+    The group sizes in runs whose pairs are scored in one call.
+
+    A run ends once it holds `_RESCORED_AT_ONCE` pairs, so memory stays bounded.
+    """
+    counts = np.bincount(lengths)
+    run: list[int] = []
+    pairs = 0
+    for n in sizes:
+        run.append(n)
+        pairs += int(counts[n]) * n * (n - 1) // 2
+        if pairs >= _RESCORED_AT_ONCE:
+            yield run
+            run, pairs = [], 0
+    if run:
+        yield run
 
 
 def _capped(

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmkit._gc import cyclic_gc_paused
 from crmkit.dedup._blocking import BlockingReport, candidate_pairs
 from crmkit.dedup._cluster import cluster
 from crmkit.dedup._codes import Encoded, encode
@@ -617,6 +618,7 @@ def _decide(
     return _Decisions(left, right, probability, matched, vetoed)
 
 
+@cyclic_gc_paused()  # it makes many objects, none in cycles
 def find_duplicates(
     records: Sequence[Mapping[str, str | None]],
     config: DedupConfig | None = None,
