@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from crmkit.dedup import Comparator, Tables, compare
+from crmkit.dedup._compare import compare_codes
 
 
 def _one(comparator, left, right, **kwargs):
@@ -115,3 +116,48 @@ def test_the_initial_of_a_variant_counts():
     assert 1.0 == _one(Comparator.INITIALS, "r", "bobby")
     assert 0.92 == _one(Comparator.NAME, "r", "bobby")
     assert 0.0 == _one(Comparator.INITIALS, "m", "bobby")
+
+
+@pytest.mark.parametrize(
+    ("comparator", "left", "right"),
+    [
+        (Comparator.PHONE, "+33612345678", "+33612345679"),  # edited: 0.5 at most
+        (Comparator.EMAIL, "jean.dupont@x.fr", "jean.dupond@x.fr"),
+        (Comparator.EMAIL, "jean.dupont@x.fr", "marie@y.fr"),
+        (Comparator.TOKEN_SET, "12 rue de la paix", "12 rue de la pax"),
+        (Comparator.TOKEN_SET, "12 rue de la paix", "3 avenue foch"),
+        (Comparator.JARO_WINKLER, "martin", "martine"),
+        (Comparator.LEVENSHTEIN, "martin", "bernard"),
+    ],
+)
+@pytest.mark.parametrize("floor", [0.0, 0.3, 0.6, 0.9, 0.95])
+def test_a_floor_zeroes_only_scores_below_it(comparator, left, right, floor):
+    """Below the floor a score may be 0; at or above it, it is exact."""
+    values = np.asarray(["", left, right], dtype=object)
+    exact = compare_codes(
+        comparator, values, np.asarray([1]), np.asarray([2]), tables=Tables.default()
+    )[0]
+    floored = compare_codes(
+        comparator,
+        values,
+        np.asarray([1]),
+        np.asarray([2]),
+        tables=Tables.default(),
+        floor=floor,
+    )[0]
+    if exact >= floor:
+        assert exact == pytest.approx(floored)
+    else:
+        assert floored < floor
+    assert floored <= exact + 1e-12
+
+
+def test_an_edited_phone_is_not_compared_when_nobody_reads_its_score():
+    """Numbers that differ score at most 0.5: a floor above that skips them."""
+    values = np.asarray(["", "+33612345678", "+33612345679"], dtype=object)
+    codes = (values, np.asarray([1]), np.asarray([2]))
+    tables = Tables.default()
+    assert 0.45 == pytest.approx(
+        compare_codes(Comparator.PHONE, *codes, tables=tables)[0], abs=0.01
+    )
+    assert 0.0 == compare_codes(Comparator.PHONE, *codes, tables=tables, floor=0.9)[0]

@@ -1,6 +1,7 @@
 """Batch dedup: blocking, decisions, vetoes, chaining guard, explanations."""
 
 import attrs
+import numpy as np
 import pytest
 
 from crmkit.dedup import (
@@ -10,6 +11,7 @@ from crmkit.dedup import (
     KeyTransform,
     Method,
     Training,
+    _engine,
     blocking_recall,
     contact_config,
     find_duplicates,
@@ -302,3 +304,19 @@ def test_training_on_a_sample_when_pairs_are_many(monkeypatch):
     assert whole.model != sampled.model
     clusters = dict(zip(sampled.ids, sampled.cluster_ids, strict=True))
     assert pairwise_scores(clusters, data.truth).f1 > 0.95
+
+
+def test_scores_cut_at_the_thresholds_change_no_decision(monkeypatch):
+    """The batch zeroes scores below every threshold; exact ones decide the same."""
+    floors = _engine._floors(contact_config())
+    assert floors[("phone", Comparator.PHONE)] == pytest.approx(0.9)
+    assert ("first_name", Comparator.NAME) not in floors  # names are added up
+    records = synthetic_contacts(3000, seed=7).records
+    floored = find_duplicates(records)
+    monkeypatch.setattr(_engine, "_floors", lambda _config: {})
+    exact = find_duplicates(records)
+    assert floored.cluster_ids == exact.cluster_ids
+    np.testing.assert_array_equal(
+        floored._decisions.probability, exact._decisions.probability
+    )
+    assert next(floored.pairs()) == next(exact.pairs())  # explained exactly

@@ -35,7 +35,8 @@ class _Batch:
     The distinct pairs of non-blank values one comparator scores.
 
     ``codes`` are the pairs as indices into a list of distinct values, for the
-    comparators that test each value once.
+    comparators that test each value once. A score below ``floor`` may come back
+    as 0 (see `compare_codes`).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class _Batch:
         scale: float,
         workers: int,
         codes: Coded,
+        floor: float = 0.0,
     ) -> None:
         self.left = left
         self.right = right
@@ -54,6 +56,7 @@ class _Batch:
         self.scale = scale
         self.workers = workers
         self.codes = codes
+        self.floor = floor
 
     def subset(self, rows: Indices) -> _Batch:
         """The same batch restricted to some pairs."""
@@ -65,12 +68,14 @@ class _Batch:
             scale=self.scale,
             workers=self.workers,
             codes=(vocabulary, left_codes[rows], right_codes[rows]),
+            floor=self.floor,
         )
 
 
 Texts = Sequence[str] | Values
 _Scorer = Callable[..., float]
 _PHONE_TAIL: Final = 8
+_PHONE_EDITED_MAX: Final = 0.5  # numbers that differ: edit similarity, halved
 _INITIAL_SCORE: Final = 0.92
 _SHORT_NAME: Final = 3
 
@@ -151,12 +156,17 @@ def compare_codes(
     tables: Tables,
     scale: float = 1.0,
     workers: int = 1,
+    floor: float = 0.0,
 ) -> Scores:
     """
     `compare` for pairs given as indices into a list of distinct values.
 
     Each distinct pair of values is scored once, however many pairs share it
     (pairs from blocking repeat names, cities and postcodes a lot).
+
+    ``floor``: the lowest score the caller tells apart from 0. A score below it
+    may come back as 0, so that comparators skip or cut short the work that
+    only places a pair among the scores nobody reads.
     """
     if len(left_codes) == 0:
         return np.zeros(0)
@@ -176,6 +186,7 @@ def compare_codes(
         scale=scale,
         workers=workers,
         codes=(values, lefts, rights),
+        floor=floor,
     )
     table = np.full(len(distinct), np.nan)
     table[known] = _COMPARATORS[comparator](batch)
@@ -188,9 +199,18 @@ def _pairwise(
     left: Values | Sequence[str],
     right: Values | Sequence[str],
     workers: int,
+    cutoff: float = 0.0,
 ) -> Scores:
+    """Each pair's score by a rapidfuzz scorer; below ``cutoff`` it may be 0."""
     scores: Scores = np.asarray(
-        process.cpdist(left, right, scorer=scorer, workers=workers, dtype=np.float64),
+        process.cpdist(
+            left,
+            right,
+            scorer=scorer,
+            workers=workers,
+            dtype=np.float64,
+            score_cutoff=cutoff or None,
+        ),
         dtype=np.float64,
     )
     return scores
@@ -203,19 +223,34 @@ def _exact(batch: _Batch) -> Scores:
 
 def _jaro_winkler(batch: _Batch) -> Scores:
     return _pairwise(
-        JaroWinkler.normalized_similarity, batch.left, batch.right, batch.workers
+        JaroWinkler.normalized_similarity,
+        batch.left,
+        batch.right,
+        batch.workers,
+        batch.floor,
     )
 
 
 def _levenshtein(batch: _Batch) -> Scores:
     return _pairwise(
-        Levenshtein.normalized_similarity, batch.left, batch.right, batch.workers
+        Levenshtein.normalized_similarity,
+        batch.left,
+        batch.right,
+        batch.workers,
+        batch.floor,
     )
 
 
 def _token_set(batch: _Batch) -> Scores:
     return (
-        _pairwise(fuzz.token_set_ratio, batch.left, batch.right, batch.workers) / 100.0
+        _pairwise(
+            fuzz.token_set_ratio,
+            batch.left,
+            batch.right,
+            batch.workers,
+            100.0 * batch.floor,
+        )
+        / 100.0
     )
 
 
@@ -342,8 +377,13 @@ def _email(batch: _Batch) -> Scores:
     values, lc, rc = batch.codes
     local = _per_value(values, lc, rc, lambda v: v.rpartition("@")[0], object)
     domain = _per_value(values, lc, rc, lambda v: v.rpartition("@")[2], object)
+    # The best a pair can score is with the same domain: 0.2 + 0.8 x similarity.
     similar = _pairwise(
-        Levenshtein.normalized_similarity, local[lc], local[rc], batch.workers
+        Levenshtein.normalized_similarity,
+        local[lc],
+        local[rc],
+        batch.workers,
+        max(0.0, (batch.floor - 0.2) / 0.8),
     )
     return np.where(domain[lc] == domain[rc], 0.2 + 0.8 * similar, 0.8 * similar)
 
@@ -353,6 +393,8 @@ def _phone(batch: _Batch) -> Scores:
     values, lc, rc = batch.codes
     tail = _per_value(values, lc, rc, lambda v: v[-_PHONE_TAIL:], object)
     scores = np.where(lc == rc, 1.0, np.where(tail[lc] == tail[rc], 0.9, 0.0))
+    if batch.floor > _PHONE_EDITED_MAX:  # nobody reads the edited numbers' scores
+        return scores
     differ = np.flatnonzero(scores == 0)
     scores[differ] = (
         _pairwise(
@@ -360,8 +402,9 @@ def _phone(batch: _Batch) -> Scores:
             batch.left[differ],
             batch.right[differ],
             batch.workers,
+            2 * batch.floor,
         )
-        / 2
+        * _PHONE_EDITED_MAX
     )
     return scores
 

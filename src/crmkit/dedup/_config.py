@@ -256,7 +256,7 @@ class DedupConfig:
         names: The given and family name fields, compared both ways round to
             catch swapped names; empty to turn that off.
         max_block_size: Blocks with more records are skipped (and reported):
-            past 30 records sharing a key, they are mostly namesakes, and the
+            past 15 records sharing a key, they are mostly namesakes, and the
             pairs grow as the square of the block.
         training: How the model is fitted to the data (500 records or more).
         cohesion: In a cluster of three or more, two parts are joined only if
@@ -276,7 +276,7 @@ class DedupConfig:
     method: Method = Method.MODEL
     threshold: float = 0.9
     names: tuple[str, ...] = ()
-    max_block_size: int = 30
+    max_block_size: int = 15
     training: Training = Training.RULES
     cohesion: float = 0.5
     region: str | None = "FR"

@@ -52,6 +52,7 @@ _SWAP_SCALE: Final = 2.0  # the most two name scores add up to
 _ALL: Final = slice(None)
 _PAIRS_AT_ONCE: Final = 1_000_000  # scored together; training samples this many
 _EXPLAINED_AT_ONCE: Final = 1000
+_TOLERANCE: Final = 1e-9  # a score this close under a threshold reaches it
 
 
 @attrs.frozen
@@ -105,7 +106,15 @@ class _Decisions:
 class _Sides:
     """The left and right values of a batch of pairs, and their scores so far."""
 
-    def __init__(self, scorer: _Scorer, left: Indices, right: Indices) -> None:
+    def __init__(
+        self,
+        scorer: _Scorer,
+        left: Indices,
+        right: Indices,
+        *,
+        decisions_only: bool = False,
+    ) -> None:
+        self.floors = scorer.floors if decisions_only else {}
         self.left_codes = {name: codes[left] for name, codes in scorer.codes.items()}
         self.right_codes = {name: codes[right] for name, codes in scorer.codes.items()}
         self.vocabulary = scorer.vocabulary
@@ -132,6 +141,7 @@ class _Sides:
             tables=self.tables,
             scale=scale,
             workers=self.workers,
+            floor=self.floors.get((left, comparator), 0.0) if left == right else 0.0,
         )
 
     def score(self, field: str, comparator: Comparator, scale: float = 1.0) -> Floats:
@@ -178,6 +188,26 @@ class _Sides:
             self.cache[(name, Comparator.NAME)] = scores
 
 
+def _floors(config: DedupConfig) -> dict[tuple[str, Comparator], float]:
+    """
+    Per field and comparator, the score below which no level or rule tells apart.
+
+    The names compared both ways round are left out: swapping adds their scores.
+    """
+    thresholds: dict[tuple[str, Comparator], list[float]] = {}
+    for c in config.comparisons:
+        thresholds.setdefault((c.field, c.comparator), []).extend(c.levels)
+    for group in (*config.rules.groups, *config.vetoes.groups):
+        for condition in group.conditions:
+            key = (condition.field, condition.comparator)
+            thresholds.setdefault(key, []).append(condition.threshold)
+    return {
+        key: max(0.0, min(values) - _TOLERANCE)
+        for key, values in thresholds.items()
+        if key[0] not in config.names
+    }
+
+
 def _filled(scores: Floats) -> Floats:
     """Scores with blanks (NaN) as 0: `numpy.nan_to_num` without its checks for inf."""
     filled: Floats = np.where(np.isnan(scores), 0.0, scores)
@@ -191,7 +221,7 @@ def _holds(condition: Condition, scores: Floats) -> Bools:
     if condition.below:
         result = filled < condition.threshold
     else:
-        result = filled >= condition.threshold - 1e-9
+        result = filled >= condition.threshold - _TOLERANCE
     held: Bools = np.where(blank, condition.if_blank, result)
     return held
 
@@ -233,6 +263,7 @@ class _Scorer:
         self.threshold = threshold
         self.workers = workers
         self.model = config.model
+        self.floors = _floors(config)
         self.tf = (
             tf
             if tf is not None
@@ -243,15 +274,18 @@ class _Scorer:
             }
         )
 
-    def _sides(self, left: Indices, right: Indices) -> _Sides:
-        sides = _Sides(self, left, right)
+    def _sides(
+        self, left: Indices, right: Indices, *, decisions_only: bool = False
+    ) -> _Sides:
+        sides = _Sides(self, left, right, decisions_only=decisions_only)
         if self.config.names:
             sides.swap_names(*self.config.names)
         return sides
 
     def levels(self, left: Indices, right: Indices) -> npt.NDArray[np.int8]:
         """Agreement levels only (for training)."""
-        return self._evidence(self._sides(left, right)).levels
+        sides = self._sides(left, right, decisions_only=True)
+        return self._evidence(sides).levels
 
     def _evidence(self, sides: _Sides) -> _Evidence:
         """What the pairs show whatever the model: levels, rules, vetoes (once)."""
@@ -280,15 +314,22 @@ class _Scorer:
         return sides.evidence
 
     def score(
-        self, left: Indices, right: Indices, sides: _Sides | None = None
+        self,
+        left: Indices,
+        right: Indices,
+        sides: _Sides | None = None,
+        *,
+        decisions_only: bool = False,
     ) -> _Scored:
         """
         Everything about each pair: scores, levels, weights, decision.
 
         ``sides`` from an earlier call on the same pairs reuses its comparator
-        scores, levels and rules (only the model changed).
+        scores, levels and rules (only the model changed). ``decisions_only``:
+        scores below every threshold reading them may be 0 (see `_floors`),
+        which is enough for everything but explanations.
         """
-        sides = sides or self._sides(left, right)
+        sides = sides or self._sides(left, right, decisions_only=decisions_only)
         evidence = self._evidence(sides)
         levels, rule, veto = evidence.levels, evidence.rule, evidence.veto
         weights, prior = match_weights(self.model, levels)
@@ -355,7 +396,7 @@ class _Scorer:
         address), and those are the pairs that get scored.
         """
         comparisons = self.config.comparisons
-        scored = self.score(left, right)
+        scored = self.score(left, right, decisions_only=True)
         if training is Training.EM:
             self.model = train_em(self.model, comparisons, scored.levels, update_u=True)
             return scored.sides
@@ -611,7 +652,7 @@ def _decide(
     vetoed = np.zeros(len(left), dtype=bool)
     for start in range(0, len(left), _PAIRS_AT_ONCE):
         rows = slice(start, start + _PAIRS_AT_ONCE)
-        part = _Decisions.of(scorer.score(left[rows], right[rows]))
+        part = _Decisions.of(scorer.score(left[rows], right[rows], decisions_only=True))
         probability[rows] = part.probability
         matched[rows] = part.matched
         vetoed[rows] = part.vetoed
