@@ -249,6 +249,7 @@ def _slug(text: str) -> str:
 class _Generator:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
+        self.emails: set[str] = set()
 
     def phone(self, french: bool, mobile: bool = True) -> str:
         r = self.rng
@@ -303,15 +304,14 @@ class _Generator:
         ).replace(" ", "")
         if company is not None:
             name, form, domain = company
-            email = f"{local}@{domain}"
             firm = f"{name} {form}".strip()
         else:
-            email = f"{local}@{r.choice(_FR_MAIL if french else _EN_MAIL)}"
+            domain = r.choice(_FR_MAIL if french else _EN_MAIL)
             firm = ""
         return {
             "first_name": first,
             "last_name": last,
-            "email": email,
+            "email": self.unused_email(local, domain),
             "phone": self.phone(french),
             "company": firm,
             "street": street,
@@ -319,6 +319,19 @@ class _Generator:
             "postal_code": code,
             "country": country,
         }
+
+    def unused_email(self, local: str, domain: str) -> str:
+        """
+        An address nobody has yet: a taken one gets a number, as providers ask.
+
+        Two people never share an address (namesakes at one provider, a large
+        set drawing its names from short lists, included).
+        """
+        email = f"{local}@{domain}"
+        while email in self.emails:
+            email = f"{local}{self.rng.randint(2, 999)}@{domain}"
+        self.emails.add(email)
+        return email
 
     # Changes a copy of a record may carry.
 
@@ -474,6 +487,7 @@ def synthetic_contacts(
 
     About 55% of people have a single record, the others two to five; 15% live in
     households, most work in companies with colleagues, and 3% have a namesake.
+    Two people never share an email address.
 
     >>> data = synthetic_contacts(200, seed=1)
     >>> len(data.records), len(set(data.truth.values())) < 200
@@ -533,8 +547,9 @@ def _base_person(
             while _strip_accents(person["first_name"]).lower() == home_first:
                 # Two people of one household do not share a first name.
                 person["first_name"] = r.choice(_FR_FIRST if french else _EN_FIRST)
-            if person["email"].partition("@")[0] == home["email"].partition("@")[0]:
-                person["email"] = "x" + person["email"]
+            local, _, domain = person["email"].partition("@")
+            if local == home["email"].partition("@")[0]:
+                person["email"] = gen.unused_email("x" + local, domain)
     elif records and r.random() < 0.035:  # noqa: PLR2004 (namesakes)
         twin = r.choice(records)
         person["first_name"], person["last_name"] = (
