@@ -1,5 +1,7 @@
 """Connected components on arrays: each record labelled by its smallest member."""
 
+import itertools
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -66,3 +68,28 @@ def test_small_components_are_left_whole():
     right = np.asarray([1, 2, 4], dtype=np.int64)
     labels, _ = cluster(5, left, right, np.full(3, 0.9), _all_match, cohesion=0.5)
     assert [0, 0, 0, 3, 3] == labels.tolist()
+
+
+def test_groups_rescored_in_runs_split_as_when_rescored_at_once(monkeypatch):
+    """Runs of group sizes bounded in pairs change no label and no split."""
+    starts = [0, 3, 7, 12, 18, 25]  # chains of 3, 4, 5, 6 and 7 records
+    chained = [i for a, b in itertools.pairwise(starts) for i in range(a, b - 1)]
+    left = np.asarray(chained, dtype=np.int64)
+    right = left + 1
+    calls = []
+
+    def rescore(lefts, rights):
+        calls.append(len(lefts))
+        vetoed = (lefts + rights) % 7 == 0
+        prob = np.where(vetoed, 0.1, 0.95)
+        return prob, prob > 0.5, vetoed
+
+    strength = np.full(len(left), 0.95)
+    at_once = cluster(25, left, right, strength, rescore, cohesion=0.5)
+    assert [3 + 6 + 10 + 15 + 21] == calls
+    calls.clear()
+    monkeypatch.setattr("crmkit.dedup._cluster._RESCORED_AT_ONCE", 12)
+    in_runs = cluster(25, left, right, strength, rescore, cohesion=0.5)
+    assert [3 + 6, 10, 15, 21] == calls  # a size past the bound goes alone
+    assert at_once[1] == in_runs[1] > 0
+    assert at_once[0].tolist() == in_runs[0].tolist()

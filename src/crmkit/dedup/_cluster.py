@@ -83,8 +83,8 @@ def cluster(
         groups = [groups_of_length(order, starts, lengths, n) for n in part_sizes]
         within = [pairs_within(members) for members in groups]
         scores = rescore(
-            np.concatenate([lefts.ravel() for lefts, _ in within]),
-            np.concatenate([rights.ravel() for _, rights in within]),
+            _joined([lefts for lefts, _ in within]),
+            _joined([rights for _, rights in within]),
         )
         start = 0
         for n, members, (lefts, _) in zip(part_sizes, groups, within, strict=True):
@@ -104,19 +104,28 @@ def _batches(sizes: list[int], lengths: Indices) -> Iterator[list[int]]:
     """
     The group sizes in runs whose pairs are scored in one call.
 
-    A run ends once it holds `_RESCORED_AT_ONCE` pairs, so memory stays bounded.
+    A run stops short of `_RESCORED_AT_ONCE` pairs unless one size alone has
+    more, so memory stays what scoring the largest size costs.
     """
     counts = np.bincount(lengths)
     run: list[int] = []
     pairs = 0
     for n in sizes:
-        run.append(n)
-        pairs += int(counts[n]) * n * (n - 1) // 2
-        if pairs >= _RESCORED_AT_ONCE:
+        more = int(counts[n]) * n * (n - 1) // 2
+        if run and pairs + more > _RESCORED_AT_ONCE:
             yield run
             run, pairs = [], 0
+        run.append(n)
+        pairs += more
     if run:
         yield run
+
+
+def _joined(parts: list[Indices]) -> Indices:
+    """The arrays flattened end to end (a single one is not copied)."""
+    if len(parts) == 1:
+        return parts[0].ravel()
+    return np.concatenate([part.ravel() for part in parts])
 
 
 def _capped(
