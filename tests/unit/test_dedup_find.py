@@ -227,6 +227,14 @@ def test_bad_ids_are_refused_naming_them():
         find_duplicates([_rec("1"), _rec("1"), _rec("2"), _rec("2"), _rec("3")])
     with pytest.raises(ValidationError, match=r"\[1\]\.id"):
         find_duplicates([_rec("1"), {"first_name": "x"}])
+    twelve = [_rec(f"{k:02}") for k in range(12)]
+    with pytest.raises(
+        ValidationError, match=r"duplicate ids: 00, .*, 09 \.\.\. \(got"
+    ):
+        find_duplicates(twelve + twelve)
+    with pytest.raises(ValidationError) as blanks:
+        find_duplicates([_rec(" "), _rec("1"), {"first_name": "x"}])
+    assert ["[0].id", "[2].id"] == [e.path for e in blanks.value.errors]
     result = find_duplicates([_rec("1"), _rec("2")])
     with pytest.raises(NotFound):
         result.explain("1", "9")

@@ -52,6 +52,7 @@ _SWAP_SCALE: Final = 2.0  # the most two name scores add up to
 _ALL: Final = slice(None)
 _PAIRS_AT_ONCE: Final = 1_000_000  # scored together; training samples this many
 _EXPLAINED_AT_ONCE: Final = 1000
+_IDS_SHOWN: Final = 10  # duplicate ids named: enough to act on
 _TOLERANCE: Final = 1e-9  # a score this close under a threshold reaches it
 
 
@@ -568,26 +569,26 @@ def _normalise(
 def _read_ids(
     records: Sequence[Mapping[str, str | None]], id_field: str
 ) -> tuple[str, ...]:
-    ids = []
-    errors = []
-    for row, record in enumerate(records):
-        value = record.get(id_field)
-        if value is None or not str(value).strip():
+    raw = [record.get(id_field) for record in records]
+    ids = tuple("" if value is None else str(value).strip() for value in raw)
+    errors = [
+        FieldError(f"[{row}].{id_field}", value, "required", "every record needs an id")
+        for row, (value, text) in enumerate(zip(raw, ids, strict=True))
+        if not text
+    ]
+    if len(set(ids)) < len(ids):
+        duplicates = sorted(v for v, n in Counter(ids).items() if n > 1 and v)
+        if duplicates:
+            shown = ", ".join(duplicates[:_IDS_SHOWN])
+            more = " ..." if len(duplicates) > _IDS_SHOWN else ""
             errors.append(
                 FieldError(
-                    f"[{row}].{id_field}", value, "required", "every record needs an id"
+                    id_field, duplicates, "unique", f"duplicate ids: {shown}{more}"
                 )
             )
-        ids.append("" if value is None else str(value).strip())
-    duplicates = sorted(v for v, n in Counter(ids).items() if n > 1 and v)
-    if duplicates:
-        shown = ", ".join(duplicates[:10]) + (" ..." if len(duplicates) > 10 else "")  # noqa: PLR2004 (enough to act on)
-        errors.append(
-            FieldError(id_field, duplicates, "unique", f"duplicate ids: {shown}")
-        )
     if errors:
         raise ValidationError(errors)
-    return tuple(ids)
+    return ids
 
 
 def prepare(
