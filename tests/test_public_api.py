@@ -19,6 +19,7 @@ PUBLIC_MODULES = [
     "crmkit.io",
     "crmkit.model",
     "crmkit.pipelines",
+    "crmkit.repositories",
     "crmkit.routing",
     "crmkit.routing.sql",
     "crmkit.serialization",

@@ -3,15 +3,18 @@
 import hashlib
 import sqlite3
 from datetime import UTC, datetime
+from uuid import uuid4
 
 import pytest
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import delete, insert, inspect, select
 
 from crmkit.errors import SchemaMismatch
-from crmkit.model import Person
+from crmkit.model import Activity, ActivityKind, Deal, PartyKind, PartyRef, Person
+from crmkit.repositories import contains
 from crmkit.repositories.sql import CURRENT_VERSION, SqlDatabase, _database, _migrations
-from crmkit.repositories.sql._migrations import Migration
+from crmkit.repositories.sql._migrations import Migration, _add_entity_links
 from crmkit.repositories.sql._tables import (
+    ENTITY_LINKS,
     MERGE_MEMBERS,
     MERGES,
     METADATA,
@@ -94,7 +97,7 @@ def next_version(monkeypatch):
     return calls
 
 
-LATER_TABLES = (ROUTING_CURSORS, MERGES, MERGE_MEMBERS, STAGE_HISTORY)
+LATER_TABLES = (ROUTING_CURSORS, MERGES, MERGE_MEMBERS, STAGE_HISTORY, ENTITY_LINKS)
 """Tables that migration steps after the first add."""
 
 
@@ -169,6 +172,7 @@ def test_upgrade_creates_the_schema_at_the_current_version(make_sqlite):
         "merge_record",
         "merge_member",
         "stage_history",
+        "entity_link",
     }
     assert (
         CURRENT_VERSION,
@@ -392,3 +396,58 @@ def test_postgres_database_of_another_application_is_refused(make_pg_database):
     finally:
         database.dispose()
     assert (None, {"invoices"}) == (caught.value.found, tables)
+
+
+def before_the_link_index(database):
+    """
+    Take a database at this version back to before the link index.
+
+    The activities it holds are then as an older crmkit stored them: no link rows.
+    """
+    step = next(m for m in _migrations.MIGRATIONS if m.apply is _add_entity_links)
+    with database.engine.begin() as connection:
+        ENTITY_LINKS.drop(connection)
+        connection.execute(
+            delete(SCHEMA_VERSIONS).where(SCHEMA_VERSIONS.c.version >= step.version)
+        )
+    return step.version - 1
+
+
+def test_upgrading_indexes_the_links_of_entities_stored_before(
+    make_sqlite, monkeypatch
+):
+    """Activities and deals stored before the link index are found after upgrading."""
+    database = make_sqlite()
+    database.upgrade(at=AT)
+    lead_id, person_id = uuid4(), uuid4()
+    calls = [
+        Activity.create(
+            at=AT,
+            kind=ActivityKind.CALL,
+            subject=f"Call {number}",
+            lead_ids=(lead_id,) if number % 2 else (),
+            parties=(PartyRef(PartyKind.PERSON, person_id),),
+        )
+        for number in range(5)
+    ]
+    deal = Deal.create(
+        at=AT, name="Renewal", pipeline="s", stage="q", contact_ids=(person_id,)
+    )
+    with database.unit_of_work() as uow:
+        uow.activities.add_many(calls)
+        uow.deals.add(deal)
+        uow.activities.delete(calls[1].id, at=AT)  # archived ones keep their links
+        uow.commit()
+    older = before_the_link_index(database)
+    assert older == database.schema_version()
+    assert "entity_link" not in table_names(database)
+    monkeypatch.setattr(_migrations, "_BACKFILL_ROWS", 2)  # several pages
+    assert CURRENT_VERSION == database.upgrade(at=LATER)
+    with database.unit_of_work(readonly=True) as uow:
+        by_lead = uow.activities.find(
+            where={"lead_ids": contains(lead_id)}, include_archived=True
+        )
+        by_person = uow.activities.count(where={"party_ids": contains(person_id)})
+        deals = uow.deals.find(where={"contact_ids": contains(person_id)})
+    assert sorted([calls[1].id, calls[3].id]) == sorted(a.id for a in by_lead.items)
+    assert (4, [deal.id]) == (by_person, [d.id for d in deals.items])

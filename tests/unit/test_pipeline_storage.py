@@ -211,3 +211,40 @@ def test_a_stored_lead_converts_by_explicit_ids_in_one_unit_of_work(database):
     assert [(v.stage, v.entered_by) for v in stays] == [("new", ALICE)]
     with database.unit_of_work() as uow, pytest.raises(TransitionNotAllowed):
         convert_stored_lead(uow, lead.id, at=hours(2))
+
+
+def test_a_stored_lead_moves_its_live_activities_only(database):
+    """Its activities are found by lead id: shared ones and new ones, not archived."""
+    lead = Lead.create(at=AT, first_name="Ana", last_name="Silva")
+    other = Lead.create(at=AT, first_name="Rui", last_name="Costa")
+
+    def activity(subject, *leads):
+        return Activity.create(
+            at=AT, kind=ActivityKind.CALL, subject=subject, lead_ids=leads
+        )
+
+    shared, archived = activity("Shared", other.id, lead.id), activity("Old", lead.id)
+    theirs, same_unit = activity("Theirs", other.id), activity("New", lead.id)
+    with database.unit_of_work() as uow:
+        uow.leads.add_many([lead, other])
+        uow.activities.add_many([shared, archived, theirs])
+        uow.activities.delete(archived.id, at=AT)
+        uow.commit()
+    with database.unit_of_work() as uow:
+        uow.activities.add(same_unit)  # not committed yet: found all the same
+        conversion = convert_stored_lead(
+            uow, lead.id, at=hours(1), pipeline=sales(), create_person=True
+        )
+        uow.commit()
+    deal_id = conversion.deal.id
+    with database.unit_of_work(readonly=True) as uow:
+        after = {
+            a.subject: a.deal_ids
+            for a in uow.activities.find(include_archived=True).items
+        }
+    assert {
+        "Shared": (deal_id,),
+        "Old": (),
+        "Theirs": (),
+        "New": (deal_id,),
+    } == after

@@ -10,16 +10,15 @@ it is now). Applying the same events twice is harmless, so a process that saves
 the index with its cursor (`DedupIndex.save`) and restarts catches up from there
 instead of rebuilding.
 
-Outbox ids need not become visible in order: on PostgreSQL, or with two units
-of work of the memory adapter, a transaction that took a lower id may commit
-after one that took a higher id. The ids the cursor stepped over are kept as
-gaps and looked for again, as long as they are among the last 1,000 ids (a
-rolled-back transaction leaves a gap that is never filled).
+Outbox ids need not become visible in order: the index follows the outbox
+with `crmkit.repositories.follow_outbox`, which keeps the ids the cursor stepped
+over as gaps and looks for them again, as long as they are among the last
+1,000 ids (a rolled-back transaction leaves a gap that is never filled).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, TypeVar
 from uuid import UUID
 
@@ -27,13 +26,20 @@ from crmkit.dedup._config import DedupConfig
 from crmkit.dedup._defaults import lead_config
 from crmkit.dedup._index import DedupIndex
 from crmkit.model import Lead, Organization, Person
-from crmkit.repositories import Database, UnitOfWork, in_
+from crmkit.repositories import (
+    GAP_WINDOW,
+    Database,
+    UnitOfWork,
+    follow_outbox,
+    in_,
+    start_following,
+)
 
 __all__ = ["build_index", "catch_up", "lead_record", "person_record"]
 
 _KINDS: Final = (Person.entity_type, Lead.entity_type)
 _E = TypeVar("_E", Person, Lead)
-_GAP_WINDOW: Final = 1000
+_GAP_WINDOW: Final = GAP_WINDOW
 
 
 def person_record(person: Person, companies: Mapping[UUID, str]) -> dict[str, str]:
@@ -103,10 +109,7 @@ def build_index(
     """
     index = DedupIndex(config or lead_config())
     with database.unit_of_work(readonly=True) as uow:
-        index.cursor = uow.last_message_id()
-        recent = _read_outbox(uow, after=index.cursor - _GAP_WINDOW)
-        index.gaps = set(range(max(index.cursor - _GAP_WINDOW, 0) + 1, index.cursor))
-        index.gaps -= {m[0] for m in recent}
+        start_following(index, uow, window=_GAP_WINDOW)
         for people in uow.people.batches(size=batch_size):
             companies = _companies(uow, people)
             index.add_many(
@@ -129,34 +132,19 @@ def catch_up(index: DedupIndex, database: Database, *, batch_size: int = 1000) -
     Returns:
         The number of people and leads re-read.
     """
-    refreshed = 0
-    while True:
-        with database.unit_of_work(readonly=True) as uow:
-            late = _read_outbox(uow, ids=index.gaps) if index.gaps else []
-            messages = _read_outbox(uow, after=index.cursor, limit=batch_size)
-            if not messages and not late:
-                return refreshed
-            gaps = index.gaps - {m[0] for m in late}
-            if messages:
-                last = messages[-1][0]
-                gaps |= set(range(index.cursor + 1, last)) - {m[0] for m in messages}
-                index.cursor = last
-            index.gaps = {g for g in gaps if g > index.cursor - _GAP_WINDOW}
-            touched = {
-                (kind, entity_id): None
-                for _, kind, entity_id in (*late, *messages)
-                if kind in _KINDS and entity_id is not None
-            }
-            _refresh(index, uow, touched)
-            refreshed += len(touched)
+    return follow_outbox(
+        index,
+        database,
+        lambda uow, touched: _refresh(index, uow, touched),
+        entity_types=_KINDS,
+        batch_size=batch_size,
+        window=_GAP_WINDOW,
+    )
 
 
 def _refresh(
-    index: DedupIndex, uow: UnitOfWork, touched: Iterable[tuple[str, UUID]]
+    index: DedupIndex, uow: UnitOfWork, wanted: Mapping[str, list[UUID]]
 ) -> None:
-    wanted: dict[str, list[UUID]] = {}
-    for kind, entity_id in touched:
-        wanted.setdefault(kind, []).append(entity_id)
     people = _present(uow, Person, wanted.get(Person.entity_type, []))
     companies = _companies(uow, [p for p in people.values() if p is not None])
     for entity_id, person in people.items():
@@ -193,17 +181,3 @@ def _companies(uow: UnitOfWork, people: Iterable[Person]) -> dict[UUID, str]:
         return {}
     page = uow.repository(Organization).find(where={"id": in_(ids)}, limit=len(ids))
     return {o.id: o.name for o in page.items}
-
-
-def _read_outbox(
-    uow: UnitOfWork,
-    *,
-    after: int = 0,
-    limit: int = _GAP_WINDOW,
-    ids: Collection[int] | None = None,
-) -> list[tuple[int, str | None, UUID | None]]:
-    """Outbox messages, published or not, as (id, entity type, entity id), by id."""
-    return [
-        (m.id, m.entity_type, m.entity_id)
-        for m in uow.messages(after=after, limit=limit, ids=ids)
-    ]

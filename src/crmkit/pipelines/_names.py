@@ -4,26 +4,30 @@ Stored organisations by normalised name, kept current from the outbox.
 Names are compared as deduplication compares company names
 (`crmkit.dedup.Normalizer.company`): case, accents, punctuation, ``&``/et/and and
 legal forms do not count, so "ACME SAS" finds "Acme". Like `crmkit.dedup.catch_up`,
-`OrganizationNames.catch_up` reads the outbox after its cursor, re-reads each
-organisation named there as stored now, and looks again for the ids it stepped
-over (a transaction that commits late) while they are among the last 1,000.
+`OrganizationNames.catch_up` follows the outbox (`crmkit.repositories.follow_outbox`):
+it reads the outbox after its cursor, re-reads each organisation named there as
+stored now, and looks again for the ids it stepped over (a transaction that
+commits late) while they are among the last 1,000.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from crmkit.model import Organization
-from crmkit.repositories import Database, UnitOfWork, in_
+from crmkit.repositories import (
+    Database,
+    UnitOfWork,
+    follow_outbox,
+    in_,
+    start_following,
+)
 
 if TYPE_CHECKING:
     from crmkit.dedup import Normalizer, Tables
 
 __all__ = ["OrganizationNames"]
-
-_GAP_WINDOW: Final = 1000
 
 
 class OrganizationNames:
@@ -93,12 +97,7 @@ class OrganizationNames:
         """Index every active organisation of a database, with the cursor set."""
         names = cls(tables=tables)
         with database.unit_of_work(readonly=True) as uow:
-            names.cursor = uow.last_message_id()
-            recent = uow.messages(after=names.cursor - _GAP_WINDOW, limit=_GAP_WINDOW)
-            names.gaps = set(
-                range(max(names.cursor - _GAP_WINDOW, 0) + 1, names.cursor)
-            )
-            names.gaps -= {m.id for m in recent}
+            start_following(names, uow)
             for batch in uow.organizations.batches(size=batch_size):
                 for organization in batch:
                     names.put(organization.id, organization.name)
@@ -111,34 +110,15 @@ class OrganizationNames:
         Returns:
             The number of organisations re-read.
         """
-        refreshed = 0
-        while True:
-            with database.unit_of_work(readonly=True) as uow:
-                late = (
-                    uow.messages(ids=self.gaps, limit=_GAP_WINDOW) if self.gaps else []
-                )
-                messages = uow.messages(after=self.cursor, limit=batch_size)
-                if not messages and not late:
-                    return refreshed
-                gaps = self.gaps - {m.id for m in late}
-                if messages:
-                    last = messages[-1].id
-                    gaps |= set(range(self.cursor + 1, last)) - {m.id for m in messages}
-                    self.cursor = last
-                self.gaps = {g for g in gaps if g > self.cursor - _GAP_WINDOW}
-                touched = {
-                    m.entity_id: None
-                    for m in (*late, *messages)
-                    if m.entity_type == Organization.entity_type
-                    and m.entity_id is not None
-                }
-                self._refresh(uow, touched)
-                refreshed += len(touched)
+        return follow_outbox(
+            self,
+            database,
+            lambda uow, touched: self._refresh(uow, touched[Organization.entity_type]),
+            entity_types=(Organization.entity_type,),
+            batch_size=batch_size,
+        )
 
-    def _refresh(self, uow: UnitOfWork, ids: Iterable[UUID]) -> None:
-        wanted = list(ids)
-        if not wanted:
-            return
+    def _refresh(self, uow: UnitOfWork, wanted: list[UUID]) -> None:
         page = uow.organizations.find(where={"id": in_(wanted)}, limit=len(wanted))
         found: dict[UUID, str] = {o.id: o.name for o in page.items}
         for organization_id in wanted:

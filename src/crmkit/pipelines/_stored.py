@@ -34,7 +34,7 @@ from crmkit.pipelines._matching import (
     match_organization,
     match_person,
 )
-from crmkit.repositories import StageEntry, StageVisit, UnitOfWork
+from crmkit.repositories import StageEntry, StageVisit, UnitOfWork, contains
 
 __all__ = [
     "convert_stored_lead",
@@ -170,7 +170,9 @@ def convert_stored_lead(
 
     New records are added, reused ones, the lead and its moved activities are
     updated, and every event goes to the outbox; nothing is stored until the
-    caller commits ``uow``. The lead's activities are found by scanning them.
+    caller commits ``uow``. The lead's activities are found through the index of
+    the ids activities hold (``where={"lead_ids": contains(lead_id)}``), not by
+    reading every activity.
 
     Args:
         uow: Where everything is read and written.
@@ -210,9 +212,8 @@ def convert_stored_lead(
             organization = _matched(found, lead, matches)
     activities = [
         activity
-        for batch in uow.activities.batches()
+        for batch in uow.activities.batches(where={"lead_ids": contains(lead_id)})
         for activity in batch
-        if lead_id in activity.lead_ids
     ]
     conversion = convert_lead(
         lead,

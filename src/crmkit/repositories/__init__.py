@@ -16,6 +16,13 @@ from crmkit.repositories._merges import (
     MergeRecord,
     RecordChange,
 )
+from crmkit.repositories._outbox import (
+    GAP_WINDOW,
+    OutboxFollower,
+    follow_outbox,
+    next_messages,
+    start_following,
+)
 from crmkit.repositories._ports import (
     Database,
     FieldHistoryEntry,
@@ -30,6 +37,7 @@ from crmkit.repositories._query import (
     Condition,
     Op,
     Page,
+    contains,
     eq,
     gt,
     gte,
@@ -41,6 +49,7 @@ from crmkit.repositories._query import (
 )
 
 __all__ = [
+    "GAP_WINDOW",
     "ChangeRole",
     "Condition",
     "Database",
@@ -49,6 +58,7 @@ __all__ = [
     "MergeLog",
     "MergeRecord",
     "Op",
+    "OutboxFollower",
     "OutboxMessage",
     "Page",
     "RecordChange",
@@ -57,7 +67,9 @@ __all__ = [
     "StageHistoryRepository",
     "StageVisit",
     "UnitOfWork",
+    "contains",
     "eq",
+    "follow_outbox",
     "gt",
     "gte",
     "in_",
@@ -65,6 +77,8 @@ __all__ = [
     "lt",
     "lte",
     "ne",
+    "next_messages",
+    "start_following",
 ]
 
 _public.publish(globals(), __all__)

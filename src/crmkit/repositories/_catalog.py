@@ -1,8 +1,14 @@
-"""Per entity type: the fields queries may use, and the contact points to index."""
+"""
+Per entity type: the fields queries may use, and the contact points to index.
+
+Some fields hold several ids (an activity's ``lead_ids``, the ids of its
+``parties``): `contains` finds the entities that hold one, through an index
+of (field, id) pairs that the adapters keep beside each entity.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -27,7 +33,7 @@ from crmkit.model import (
     User,
 )
 
-__all__ = ["CATALOG", "EntityCatalog"]
+__all__ = ["CATALOG", "EntityCatalog", "ListField"]
 
 Extract = Callable[[Any], Any]
 
@@ -50,6 +56,35 @@ def _currency(entity: Deal) -> str | None:
 
 
 @attrs.frozen
+class ListField:
+    """
+    A queryable field holding several ids: an attribute, or the ids of its items.
+
+    Attributes:
+        attribute: The entity's attribute, also the key of its stored document.
+        item_id: The attribute of each item that holds the id (``None``: the
+            items are ids).
+    """
+
+    attribute: str
+    item_id: str | None = None
+
+    def ids(self, entity: Entity) -> tuple[UUID, ...]:
+        """The ids an entity holds in this field, each once, in order."""
+        items = getattr(entity, self.attribute)
+        if self.item_id is not None:
+            items = (getattr(item, self.item_id) for item in items)
+        return tuple(dict.fromkeys(items))
+
+    def document_ids(self, data: Mapping[str, Any]) -> tuple[UUID, ...]:
+        """The same ids, read from the entity's stored document (plain data)."""
+        items = data.get(self.attribute) or ()
+        if self.item_id is not None:
+            items = (item[self.item_id] for item in items)
+        return tuple(dict.fromkeys(UUID(str(item)) for item in items))
+
+
+@attrs.frozen
 class EntityCatalog:
     """
     How one entity type is stored: its table, queryable fields, contact points.
@@ -57,19 +92,37 @@ class EntityCatalog:
     Attributes:
         table: The table (or collection) name.
         fields: Queryable field name to (Python type, how to read it off an entity).
+        lists: Queryable fields holding several ids, queried with `contains`.
     """
 
     cls: type[Entity]
     table: str
     fields: dict[str, tuple[type, Extract]]
+    lists: dict[str, ListField] = attrs.Factory(dict)
 
     def field_types(self) -> dict[str, type]:
         """Queryable field names and their types."""
         return {name: kind for name, (kind, _) in self.fields.items()}
 
+    def list_types(self) -> dict[str, type]:
+        """The fields holding several ids, and the type of each item."""
+        return dict.fromkeys(self.lists, UUID)
+
     def values(self, entity: Entity) -> dict[str, Any]:
         """The queryable values of an entity, by field."""
         return {name: extract(entity) for name, (_, extract) in self.fields.items()}
+
+    def links(self, entity: Entity) -> Iterator[tuple[str, UUID]]:
+        """The ``(field, id)`` pairs of an entity's fields holding several ids."""
+        for name, field in self.lists.items():
+            for target in field.ids(entity):
+                yield name, target
+
+    def document_links(self, data: Mapping[str, Any]) -> Iterator[tuple[str, UUID]]:
+        """The same pairs, read from a stored document."""
+        for name, field in self.lists.items():
+            for target in field.document_ids(data):
+                yield name, target
 
     def contact_points(self, entity: Entity) -> Iterator[tuple[str, str]]:
         """The ``("email", normalized)`` and ``("phone", e164)`` pairs to index."""
@@ -192,7 +245,19 @@ _SPECS: Final[dict[type[Entity], dict[str, tuple[type, Extract]]]] = {
     ),
 }
 
+_LISTS: Final[dict[type[Entity], dict[str, ListField]]] = {
+    Activity: {
+        "lead_ids": ListField("lead_ids"),
+        "deal_ids": ListField("deal_ids"),
+        "ticket_ids": ListField("ticket_ids"),
+        "party_ids": ListField("parties", item_id="id"),
+    },
+    Deal: {"contact_ids": ListField("contact_ids")},
+}
+"""Fields holding several ids, by entity type: the links to other records."""
+
 CATALOG: Final[dict[type[Entity], EntityCatalog]] = {
-    cls: EntityCatalog(cls, name, _SPECS[cls]) for name, cls in ENTITY_TYPES.items()
+    cls: EntityCatalog(cls, name, _SPECS[cls], _LISTS.get(cls, {}))
+    for name, cls in ENTITY_TYPES.items()
 }
 """How each entity type is stored and queried."""

@@ -245,7 +245,12 @@ class Repository(Protocol[_E]):
         after: str | None = None,
         include_archived: bool = False,
     ) -> Page[_E]:
-        """Return one page of entities matching every condition, in order."""
+        """
+        Return one page of entities matching every condition, in order.
+
+        A field holding several ids (an activity's ``lead_ids``) takes only
+        `contains`: ``where={"lead_ids": contains(lead_id)}``.
+        """
         ...
 
     def count(

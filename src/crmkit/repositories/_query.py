@@ -21,6 +21,7 @@ __all__ = [
     "Page",
     "Query",
     "SortKey",
+    "contains",
     "eq",
     "gt",
     "gte",
@@ -53,6 +54,7 @@ class Op(enum.StrEnum):
     GTE = "gte"
     IN = "in"
     IS_NULL = "is_null"
+    CONTAINS = "contains"
 
 
 @attrs.frozen
@@ -107,6 +109,15 @@ def is_null(*, null: bool = True) -> Condition:
     return Condition(Op.IS_NULL, null)
 
 
+def contains(value: Any) -> Condition:
+    """
+    Holding ``value``, for a field that holds several (an activity's ``lead_ids``).
+
+    .. versionadded:: 0.1
+    """
+    return Condition(Op.CONTAINS, value)
+
+
 @attrs.frozen
 class SortKey:
     """
@@ -150,16 +161,20 @@ class Query:
         limit: int,
         after: str | None,
         include_archived: bool,
+        lists: Mapping[str, type] | None = None,
     ) -> Query:
         """
         Check a find request against the queryable ``fields`` and their types.
+
+        ``lists`` are the fields that hold several values of a type: conditions
+        on them can only be `contains`, and they cannot be sorted on.
 
         Raises:
             ValidationError: Every unknown field, bad operator value, bad sort,
                 limit or cursor, together.
         """
         errors: list[FieldError] = []
-        conditions = _conditions(fields, where, errors)
+        conditions = _conditions(fields, lists or {}, where, errors)
         keys = _sort_keys(fields, order_by, errors)
         bad_limit = limit_error(limit)
         if bad_limit is not None:
@@ -183,6 +198,7 @@ class Query:
 
 def _conditions(
     fields: Mapping[str, type],
+    lists: Mapping[str, type],
     where: Mapping[str, Any] | None,
     errors: list[FieldError],
 ) -> list[tuple[str, Condition]]:
@@ -195,16 +211,31 @@ def _conditions(
     conditions = []
     for name, raw in (where or {}).items():
         condition = raw if isinstance(raw, Condition) else eq(raw)
-        if name not in fields:
-            errors.append(_unknown(name, fields, f"where.{name}"))
-            continue
+        path = f"where.{name}"
         try:
-            conditions.append(
-                (name, _checked(condition, fields[name], f"where.{name}"))
-            )
+            if name in lists:
+                checked = _checked_list(condition, lists[name], path)
+            elif name in fields:
+                checked = _checked(condition, fields[name], path, lists)
+            else:
+                errors.append(_unknown(name, {**fields, **lists}, path))
+                continue
+            conditions.append((name, checked))
         except ValidationError as error:
             errors.extend(error.errors)
     return conditions
+
+
+def _checked_list(condition: Condition, kind: type, path: str) -> Condition:
+    """A condition on a field holding several values: only `contains` applies."""
+    if condition.op != Op.CONTAINS:
+        raise ValidationError.single(
+            path,
+            condition.op,
+            "query.operator",
+            "this field holds several values: use contains(value)",
+        )
+    return Condition(Op.CONTAINS, _typed(condition.value, kind, path))
 
 
 def _sort_keys(
@@ -252,7 +283,9 @@ def _unknown(name: str, fields: Mapping[str, type], path: str) -> FieldError:
     )
 
 
-def _checked(condition: Condition, kind: type, path: str) -> Condition:
+def _checked(
+    condition: Condition, kind: type, path: str, lists: Mapping[str, type]
+) -> Condition:
     try:
         op = Op(condition.op)
     except ValueError:
@@ -260,6 +293,14 @@ def _checked(condition: Condition, kind: type, path: str) -> Condition:
         raise ValidationError.single(
             path, condition.op, "query.operator", f"not one of {allowed}"
         ) from None
+    if op == Op.CONTAINS:
+        holders = ", ".join(sorted(lists)) or "none"
+        raise ValidationError.single(
+            path,
+            op,
+            "query.operator",
+            f"contains applies to fields holding several values ({holders})",
+        )
     condition = Condition(op, condition.value)
     if condition.op == Op.IS_NULL:
         if not isinstance(condition.value, bool):

@@ -436,14 +436,7 @@ class MemoryRepository(RepositoryBase[_E]):
         include_archived: bool = False,
     ) -> Page[_E]:
         """Return one page of entities matching every condition, in order."""
-        query = Query.build(
-            self._catalog.field_types(),
-            where=where,
-            order_by=order_by,
-            limit=limit,
-            after=after,
-            include_archived=include_archived,
-        )
+        query = self._query(where, order_by, limit, after, include_archived)
         fields = [key.field for key in query.order_by]
         compare = _comparator([key.descending for key in query.order_by])
         keyed = [
@@ -457,26 +450,43 @@ class MemoryRepository(RepositoryBase[_E]):
         cursor = encode_cursor(page[-1][0]) if len(keyed) > query.limit else None
         return Page(tuple(entity for _, entity in page), cursor)  # type: ignore[misc]
 
+    def _query(
+        self,
+        where: Mapping[str, Any] | None,
+        order_by: str | Sequence[str],
+        limit: int,
+        after: str | None,
+        include_archived: bool,
+    ) -> Query:
+        return Query.build(
+            self._catalog.field_types(),
+            where=where,
+            order_by=order_by,
+            limit=limit,
+            after=after,
+            include_archived=include_archived,
+            lists=self._catalog.list_types(),
+        )
+
     def _matching(self, query: Query) -> Iterator[tuple[_Row, dict[str, Any]]]:
+        lists = self._catalog.lists
         for row in self._all_rows():
             if row.archived_at is not None and not query.include_archived:
                 continue
             values = self._catalog.values(row.entity)
-            if all(_holds(values[name], c) for name, c in query.where):
+            if all(
+                _holds(
+                    lists[name].ids(row.entity) if name in lists else values[name], c
+                )
+                for name, c in query.where
+            ):
                 yield row, values
 
     def count(
         self, *, where: Mapping[str, Any] | None = None, include_archived: bool = False
     ) -> int:
         """Count the entities matching every condition."""
-        query = Query.build(
-            self._catalog.field_types(),
-            where=where,
-            order_by="id",
-            limit=1,
-            after=None,
-            include_archived=include_archived,
-        )
+        query = self._query(where, "id", 1, None, include_archived)
         return sum(1 for _ in self._matching(query))
 
     def _by_point(self, kind: str, value: str) -> list[_E]:
@@ -649,6 +659,7 @@ def _holds(value: Any, condition: Condition) -> bool:
         Op.GT: lambda: bool(value > wanted),
         Op.GTE: lambda: bool(value >= wanted),
         Op.IN: lambda: value in wanted,
+        Op.CONTAINS: lambda: wanted in value,
     }
     return checks[op]()
 

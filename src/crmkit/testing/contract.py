@@ -50,6 +50,9 @@ adapter to these rules:
 - every problem of a query comes in one `crmkit.errors.ValidationError`,
   including values no database can hold (text with NUL, a NaN decimal);
 - SQL in filter values, field names, sort keys and cursors is data or refused;
+- `crmkit.repositories.contains` finds the entities whose field holding several
+  ids (an activity's ``lead_ids``, ``party_ids``...) holds one, staged writes
+  included, and only `contains` applies to such a field;
 - a write from a stale version raises `crmkit.errors.ConcurrencyError`;
 - ``uow.merges`` (a `crmkit.repositories.MergeLog`) keeps merge records in the
   unit's transaction, so that `crmkit.dedup.merge` and `crmkit.dedup.unmerge`
@@ -117,6 +120,7 @@ from crmkit.repositories import (
     lte,
     ne,
 )
+from crmkit.testing._links_contract import LinkedFieldsContract
 from crmkit.testing._merge_contract import MergeLogContract
 from crmkit.testing._stage_contract import StageHistoryContract
 from crmkit.values import EmailAddress, Money, PhoneNumber, Url
@@ -429,7 +433,7 @@ def _sorts() -> st.SearchStrategy[list[str]]:
     return keys.map(lambda ks: [("-" if desc else "") + name for name, desc in ks])
 
 
-class RepositoryContract(MergeLogContract, StageHistoryContract):
+class RepositoryContract(LinkedFieldsContract, MergeLogContract, StageHistoryContract):
     """
     The behaviour every `crmkit.repositories.Database` must have, as pytest tests.
 

@@ -10,7 +10,10 @@ import attrs
 from sqlalchemy import Connection, func, insert, inspect, select
 
 from crmkit.errors import SchemaMismatch
+from crmkit.repositories._catalog import CATALOG
 from crmkit.repositories.sql._tables import (
+    ENTITY_LINKS,
+    ENTITY_TABLES,
     MERGE_MEMBERS,
     MERGES,
     METADATA,
@@ -48,6 +51,40 @@ def _add_stage_history(connection: Connection) -> None:
     STAGE_HISTORY.create(connection, checkfirst=True)
 
 
+_BACKFILL_ROWS: Final = 1000
+"""Entities read (and their links written) at a time when a migration fills a table."""
+
+
+def _add_entity_links(connection: Connection) -> None:
+    """Create the link index and fill it from every stored entity, archived too."""
+    ENTITY_LINKS.create(connection, checkfirst=True)
+    for cls, catalog in CATALOG.items():
+        if not catalog.lists:
+            continue
+        table = ENTITY_TABLES[cls]
+        last = None
+        while True:
+            page = select(table.c.id, table.c.data).order_by(table.c.id)
+            if last is not None:
+                page = page.where(table.c.id > last)
+            chunk = connection.execute(page.limit(_BACKFILL_ROWS)).all()
+            if not chunk:
+                break
+            last = chunk[-1].id
+            links = [
+                {
+                    "entity_type": cls.entity_type,
+                    "field": field,
+                    "target_id": target,
+                    "entity_id": row.id,
+                }
+                for row in chunk
+                for field, target in catalog.document_links(row.data)
+            ]
+            if links:
+                connection.execute(insert(ENTITY_LINKS), links)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -57,6 +94,11 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(2, "round-robin cursors of lead routing", _add_routing_cursors),
     Migration(3, "merge records, so that merges can be undone", _add_merge_records),
     Migration(4, "stage history of deals, one row a stay", _add_stage_history),
+    Migration(
+        5,
+        "an index of the ids fields hold several of (an activity's leads)",
+        _add_entity_links,
+    ),
 )
 """Every step, in order; a new crmkit release appends steps, never edits them."""
 

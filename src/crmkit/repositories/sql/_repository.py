@@ -45,6 +45,7 @@ from crmkit.repositories._query import (
 )
 from crmkit.repositories.sql._tables import (
     CONTACT_POINTS,
+    ENTITY_LINKS,
     ENTITY_TABLES,
     EXTERNAL_IDS,
     FIELD_HISTORY,
@@ -174,10 +175,16 @@ class SqlRepository(RepositoryBase[_E]):
             limit=limit,
             after=after,
             include_archived=include_archived,
+            lists=self._catalog.list_types(),
         )
 
     def _filters(self, query: Query) -> list[ColumnElement[bool]]:
-        filters = [_condition(self._table.c[name], c) for name, c in query.where]
+        filters = [
+            self._holding(name, c.value)
+            if c.op == Op.CONTAINS
+            else _condition(self._table.c[name], c)
+            for name, c in query.where
+        ]
         if not query.include_archived:
             filters.append(self._table.c.archived_at.is_(None))
         return filters
@@ -209,6 +216,16 @@ class SqlRepository(RepositoryBase[_E]):
         if len(rows) > query.limit:
             cursor = encode_cursor(_cursor_values(page[-1], query.order_by))
         return Page(tuple(self._load(row.data) for row in page), cursor)
+
+    def _holding(self, field: str, target: UUID) -> ColumnElement[bool]:
+        """The entities whose ``field`` holds ``target``, through the link index."""
+        links = ENTITY_LINKS.c
+        holders = select(links.entity_id).where(
+            links.entity_type == self._type,
+            links.field == field,
+            links.target_id == target,
+        )
+        return self._table.c.id.in_(holders)
 
     def count(
         self, *, where: Mapping[str, Any] | None = None, include_archived: bool = False
@@ -306,6 +323,9 @@ class SqlRepository(RepositoryBase[_E]):
             {"entity_type": self._type, "system": s, "value": v, "entity_id": entity.id}
             for s, v in self._catalog.external_ids(entity)
         ]
+        links = self._links([entity])
+        if links:
+            self._connection.execute(insert(ENTITY_LINKS), links)
         if external:
             try:
                 self._connection.execute(insert(EXTERNAL_IDS), external)
@@ -314,8 +334,21 @@ class SqlRepository(RepositoryBase[_E]):
                 taken = ", ".join(f"{e['system']}={e['value']}" for e in external)
                 raise AlreadyExists(self._type, "external id", taken) from None
 
+    def _links(self, entities: Iterable[Entity]) -> list[dict[str, Any]]:
+        """The link index rows of ``entities``: one per id a list field holds."""
+        return [
+            {
+                "entity_type": self._type,
+                "field": field,
+                "target_id": target,
+                "entity_id": entity.id,
+            }
+            for entity in entities
+            for field, target in self._catalog.links(entity)
+        ]
+
     def _delete_lookups(self, entity_id: UUID) -> None:
-        for table in (CONTACT_POINTS, EXTERNAL_IDS):
+        for table in (CONTACT_POINTS, EXTERNAL_IDS, ENTITY_LINKS):
             self._connection.execute(
                 delete(table).where(
                     table.c.entity_type == self._type, table.c.entity_id == entity_id
@@ -344,12 +377,15 @@ class SqlRepository(RepositoryBase[_E]):
             for entity in batch
             for s, v in self._catalog.external_ids(entity)
         ]
+        links = self._links(batch)
         connection = self._connection
         try:
             with connection.begin_nested():
                 connection.execute(insert(self._table), rows)
                 if points:
                     connection.execute(insert(CONTACT_POINTS), points)
+                if links:
+                    connection.execute(insert(ENTITY_LINKS), links)
                 if external:
                     connection.execute(insert(EXTERNAL_IDS), external)
         except IntegrityError:

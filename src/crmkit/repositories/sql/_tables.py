@@ -32,6 +32,7 @@ from crmkit.repositories._catalog import CATALOG
 
 __all__ = [
     "CONTACT_POINTS",
+    "ENTITY_LINKS",
     "ENTITY_TABLES",
     "EXTERNAL_IDS",
     "FIELD_HISTORY",
@@ -153,6 +154,19 @@ CONTACT_POINTS = Table(
     Column("entity_id", Uuid, primary_key=True),
     Index("contact_point_owner", "entity_type", "entity_id"),
 )
+
+ENTITY_LINKS = Table(
+    "entity_link",
+    METADATA,
+    # The key leads with (entity_type, field, target_id), so that `contains`
+    # (an activity's lead, its parties) reads the index, not every entity.
+    Column("entity_type", String(32), primary_key=True),
+    Column("field", String(32), primary_key=True),
+    Column("target_id", Uuid, primary_key=True),
+    Column("entity_id", Uuid, primary_key=True),
+    Index("entity_link_owner", "entity_type", "entity_id"),
+)
+"""The ids held by fields holding several (an activity's ``lead_ids``; schema v5)."""
 
 EXTERNAL_IDS = Table(
     "external_id",
