@@ -58,8 +58,13 @@ def test_a_typo_in_a_toml_file_names_file_line_and_path(tmp_path):
         load_definition(bad)
     assert error.value.path == "stages[1].forcast_category"
     assert error.value.file == str(bad)
-    assert text.splitlines()[error.value.line - 1].startswith("forcast_category")
-    assert f"{bad}:{error.value.line}: stages[1].forcast_category" in str(error.value)
+    line = text.splitlines()[error.value.line - 1]
+    assert line.startswith("forcast_category")
+    assert line[error.value.column - 1 :] == '"best_case"'
+    assert (
+        f"{bad}:{error.value.line}:{error.value.column}: stages[1].forcast_category"
+        in str(error.value)
+    )
 
 
 def test_a_bad_value_in_a_json_file_names_its_line(tmp_path):
