@@ -35,6 +35,7 @@ __all__ = [
     "path_key",
     "path_text",
     "read",
+    "read_text",
 ]
 
 Key = tuple[str | int, ...]
@@ -138,13 +139,23 @@ def read(path: Path, formats: Collection[str] = FORMATS) -> Parsed:
         OSError: The file cannot be read.
     """
     found = format_of(path, formats)
+    return parse(read_text(path), format=found, file=str(path), formats=formats)
+
+
+def read_text(path: Path) -> str:
+    """
+    The text of a UTF-8 file (a byte order mark is allowed).
+
+    Raises:
+        InvalidDefinition: Bytes that are not UTF-8, naming the file.
+        OSError: The file cannot be read.
+    """
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidDefinition(
             "", f"not UTF-8 text ({error.reason} at byte {error.start})", file=str(path)
         ) from None
-    return parse(text, format=found, file=str(path), formats=formats)
 
 
 def parse(
