@@ -98,7 +98,7 @@ class Parsed:
     def located_fields(self, error: ValidationError) -> ValidationError:
         """The same field errors, each message ending with its place in the file."""
         return ValidationError(
-            attrs.evolve(field, message=f"{field.message} ({self._where(field)})")
+            attrs.evolve(field, message=f"{field.message} (at {self._where(field)})")
             for field in error.errors
         )
 
