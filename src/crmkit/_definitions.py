@@ -56,10 +56,12 @@ class Parsed:
 
     Attributes:
         data: What the text holds (dicts, lists, strings, numbers...).
+        text: The text itself.
         file: The file it was read from (or a name such as ``<text>``).
     """
 
     data: Any
+    text: str
     file: str
     _positions: Callable[[], Mapping[Key, Position]] = attrs.field(alias="positions")
 
@@ -185,7 +187,7 @@ def parse(
     from crmkit._yaml import parse_yaml  # noqa: PLC0415 - YAML is optional
 
     data, positions = parse_yaml(text, file)
-    return Parsed(data, file, positions=lambda: positions)
+    return Parsed(data, text, file, positions=lambda: positions)
 
 
 def _either(names: list[str]) -> str:
@@ -260,7 +262,7 @@ def _toml(text: str, file: str) -> Parsed:
         line, column = (int(found[1]), int(found[2])) if found else (1, 1)
         reason = message[: found.start()] if found else message
         raise _syntax_error("TOML", reason, file, line, column) from None
-    return Parsed(data, file, positions=lambda: _toml_positions(text))
+    return Parsed(data, text, file, positions=lambda: _toml_positions(text))
 
 
 def _toml_positions(text: str) -> dict[Key, Position]:
@@ -355,7 +357,7 @@ def _json(text: str, file: str) -> Parsed:
         raise _syntax_error(
             "JSON", error.msg, file, error.lineno, error.colno
         ) from None
-    return Parsed(data, file, positions=lambda: _json_positions(text))
+    return Parsed(data, text, file, positions=lambda: _json_positions(text))
 
 
 def _json_positions(text: str) -> dict[Key, Position]:
