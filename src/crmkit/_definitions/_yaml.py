@@ -9,9 +9,10 @@ silently).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from crmkit._definitions import Key, Position, path_text
+from crmkit._definitions._paths import Key, Position, path_text
 from crmkit.errors import InvalidDefinition
 
 if TYPE_CHECKING:
@@ -30,9 +31,9 @@ def _module() -> Any:
     return yaml
 
 
-def parse_yaml(text: str, file: str) -> tuple[Any, dict[Key, Position]]:
+def parse_yaml(text: str, file: str) -> tuple[Any, Callable[[], dict[Key, Position]]]:
     """
-    The data of YAML text, and the line and column of each value in it.
+    The data of YAML text, and how to find the line and column of each value.
 
     Raises:
         ImportError: PyYAML is not installed; the message names the pip command.
@@ -53,11 +54,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Key, Position]]:
             column=None if mark is None else mark.column + 1,
         ) from None
     if node is None:
-        return None, {}
+        return None, dict
     positions: dict[Key, Position] = {}
     _walk(yaml, node, (), positions, file)
     data = yaml.SafeLoader(text).construct_document(node)
-    return data, positions
+    return data, lambda: positions
 
 
 def _walk(
