@@ -49,12 +49,35 @@ def test_toml_values_are_placed_at_their_line_and_column():
     assert ["new", "won"] == [stage["name"] for stage in parsed.data["stages"]]
     assert (1, 8) == parsed.position("name")
     assert (4, 8) == parsed.position("stages[0].name")
-    assert (5, 9) == parsed.position("stages[0].moves[1]")
+    assert (5, 9) == parsed.position("stages[0].moves")
+    assert (6, 3) == parsed.position("stages[0].moves[0]")
+    assert (7, 9) == parsed.position("stages[0].moves[1][1]")
+    assert (11, 1) != parsed.position("stages[1]")  # text in a string is no table
     assert (14, 1) == parsed.position("stages[1]")
     assert (15, 8) == parsed.position("stages[1].name")
     assert (18, 8) == parsed.position("stages[1].guards.kind")
     assert (21, 10) == parsed.position('columns."Né le".format')
     assert (22, 9) == parsed.position('columns."Né le".Nom')
+
+
+def test_inline_arrays_and_tables_place_each_item():
+    """Items of inline arrays and keys of inline tables have their own place."""
+    text = (
+        'members = ["ann", \'bob\', "chloe"]  # three\n'
+        'territory = { countries = ["FR", "BE"], postcodes = [\n'
+        '  "75*", # Paris\n'
+        '  "92000-92999",\n'
+        '], note = """a, b\n'
+        '] }""" }\n'
+        "after = 1\n"
+    )
+    parsed = parse(text, format="toml")
+    assert (1, 26) == parsed.position("members[2]")
+    assert (2, 34) == parsed.position("territory.countries[1]")
+    assert (4, 3) == parsed.position("territory.postcodes[1]")
+    assert (5, 11) == parsed.position("territory.note")
+    assert (7, 9) == parsed.position("after")
+    assert (2, 13) == parsed.position("territory.regions")
 
 
 def test_a_missing_toml_key_is_placed_at_its_nearest_parent():

@@ -32,6 +32,7 @@ __all__ = [
     "Parsed",
     "Position",
     "format_of",
+    "line_of",
     "parse",
     "path_key",
     "path_text",
@@ -125,6 +126,17 @@ def format_of(path: Path, formats: Collection[str] = FORMATS) -> str:
             file=str(path),
         )
     return found
+
+
+def line_of(text: str, number: int) -> str:
+    """
+    The text of a 1-based line, empty past the end.
+
+    Only a newline ends a line, as the parsers count them (`str.splitlines`
+    would also split at characters such as U+2028 that a string may hold).
+    """
+    lines = text.split("\n")
+    return lines[number - 1].removesuffix("\r") if 0 < number <= len(lines) else ""
 
 
 def read(path: Path, formats: Collection[str] = FORMATS) -> Parsed:

@@ -14,6 +14,8 @@ import tomllib
 from collections.abc import Callable
 from typing import Any, Final
 
+import attrs
+
 from crmkit._definitions._paths import Key, Position
 from crmkit.errors import InvalidDefinition
 
@@ -26,6 +28,7 @@ _HEADER: Final = re.compile(rf"\s*(\[\[?)\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$")
 _ASSIGNMENT: Final = re.compile(rf"\s*({_DOTTED})\s*=\s*")
 _KEY: Final = re.compile(_KEY_PART)
 _STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+_SCALAR: Final = re.compile(r"[^\s,\]}#]+")
 
 
 def parse_toml(text: str, file: str) -> tuple[Any, Callable[[], dict[Key, Position]]]:
@@ -49,14 +52,14 @@ def parse_toml(text: str, file: str) -> tuple[Any, Callable[[], dict[Key, Positi
 
 
 def _toml_positions(text: str) -> dict[Key, Position]:
-    """The place of each table and key of TOML text, arrays of tables counted."""
+    """The place of each table, key and inline item of TOML text."""
     positions: dict[Key, Position] = {}
+    values = _Values(positions)
     table: Key = ()
     arrays: dict[Key, int] = {}
-    depth, quote = 0, None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if depth or quote:  # inside a value spread over several lines
-            depth, quote = _value_state(line, depth, quote)
+    for number, line in enumerate(text.split("\n"), start=1):  # as tomllib counts
+        if values.open:  # inside a value spread over several lines
+            values.scan(line, number, 0)
             continue
         header = _HEADER.match(line)
         if header:
@@ -67,8 +70,89 @@ def _toml_positions(text: str) -> dict[Key, Position]:
         if assignment:
             key = (*table, *_key_parts(assignment[1]))
             _place(positions, key, (number, assignment.end() + 1))
-            depth, quote = _value_state(line[assignment.end() :], 0, None)
+            values.scan(line, number, assignment.end(), key)
     return positions
+
+
+@attrs.define
+class _Container:
+    """An inline array (items counted) or inline table being read."""
+
+    key: Key
+    index: int | None  # None for a table
+    wants_key: bool = False
+
+
+@attrs.define
+class _Values:
+    """Reads values, maybe over several lines, placing inline items and keys."""
+
+    positions: dict[Key, Position]
+    containers: list[_Container] = attrs.Factory(list)
+    quote: str | None = None  # the end of an open multi-line string
+    pending: Key | None = None  # the key of the value that comes next
+
+    @property
+    def open(self) -> bool:
+        return bool(self.containers) or self.quote is not None
+
+    def scan(self, line: str, number: int, index: int, key: Key | None = None) -> None:
+        """Read ``line`` from ``index``; ``key`` is the value that starts there."""
+        if key is not None:
+            self.pending = key
+        while index < len(line):
+            if self.quote is not None:
+                end = line.find(self.quote, index)
+                if end < 0:
+                    return
+                index, self.quote = end + len(self.quote), None
+                continue
+            char = line[index]
+            if char.isspace():
+                index += 1
+            elif char == "#":
+                return
+            elif self.pending is not None and char not in "]}":
+                self.positions.setdefault(self.pending, (number, index + 1))
+                index = self._value(line, index, self.pending)
+            else:
+                index = self._punctuation(line, index)
+
+    def _value(self, line: str, index: int, key: Key) -> int:
+        """Read the start of ``key``'s value at ``index``; where reading goes on."""
+        self.pending = None
+        if line[index] == "[":
+            self.containers.append(_Container(key, 0))
+            self.pending = (*key, 0)
+            return index + 1
+        if line[index] == "{":
+            self.containers.append(_Container(key, None, wants_key=True))
+            return index + 1
+        if line.startswith(('"""', "'''"), index):
+            self.quote = line[index : index + 3]
+            return index + 3
+        scalar = _STRING.match(line, index) or _SCALAR.match(line, index)
+        return scalar.end() if scalar else index + 1
+
+    def _punctuation(self, line: str, index: int) -> int:
+        """Read a separator, a closing bracket or an inline table's key."""
+        if not self.containers:
+            return len(line)  # nothing more belongs to the value
+        container = self.containers[-1]
+        char = line[index]
+        self.pending = None
+        if char in "]}":
+            self.containers.pop()
+        elif char == "," and container.index is not None:
+            container.index += 1
+            self.pending = (*container.key, container.index)
+        elif char == ",":
+            container.wants_key = True
+        elif container.wants_key and (assignment := _ASSIGNMENT.match(line, index)):
+            container.wants_key = False
+            self.pending = (*container.key, *_key_parts(assignment[1]))
+            return assignment.end()
+        return index + 1
 
 
 def _place(positions: dict[Key, Position], key: Key, place: Position) -> None:
@@ -99,29 +183,3 @@ def _key_parts(dotted: str) -> list[str]:
         else:
             parts.append(token)
     return parts
-
-
-def _value_state(line: str, depth: int, quote: str | None) -> tuple[int, str | None]:
-    """After ``line``: how many brackets are open, and which multi-line string."""
-    index = 0
-    while index < len(line):
-        if quote is not None:
-            end = line.find(quote, index)
-            if end < 0:
-                return depth, quote
-            index, quote = end + len(quote), None
-            continue
-        if line.startswith(('"""', "'''"), index):
-            quote = line[index : index + 3]
-            index += 3
-            continue
-        char = line[index]
-        if char == "#":
-            break
-        string = _STRING.match(line, index)
-        if string:
-            index = string.end()
-            continue
-        depth += (char in "[{") - (char in "]}")
-        index += 1
-    return depth, quote

@@ -11,7 +11,7 @@ from typing import Any, Final
 import attrs
 import tomli_w
 
-from crmkit._definitions import format_of, parse, read_text
+from crmkit._definitions import format_of, line_of, parse, read_text
 from crmkit.dedup._compare import Comparator
 from crmkit.dedup._normalize import FieldKind, PlusTags
 from crmkit.errors import InvalidDefinition, ValidationError
@@ -352,7 +352,7 @@ def _read(text: str, *, format: str, file: str = "<text>") -> DedupConfig:  # no
     try:
         parsed = parse(text, format=format, file=file, formats=_FORMATS)
     except InvalidDefinition as error:  # unreadable: a ValidationError, as documented
-        line = text.splitlines()[error.line - 1] if error.line else text
+        line = line_of(text, error.line) if error.line else text
         raise ValidationError.single(
             "",
             line,

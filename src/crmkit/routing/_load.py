@@ -40,13 +40,12 @@ The format::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from crmkit._definitions import Parsed, Position
+from crmkit._definitions import Parsed, Position, line_of
 from crmkit._definitions import parse as parse_definition
 from crmkit.conditions import (
     Condition,
@@ -115,21 +114,19 @@ class _Builder:
     ) -> None:
         self.data = data
         self.parsed = parsed
-        self.lines = parsed.text.splitlines() if parsed is not None else []
+        self.text = "" if parsed is None else parsed.text
         self.source = source
         self.fields = fields
 
     # --- errors ------------------------------------------------------------------
 
-    def error(
-        self, path: str, reason: str, *, needle: str | None = None
-    ) -> InvalidDefinition:
-        found = self._position(path, needle)
+    def error(self, path: str, reason: str) -> InvalidDefinition:
+        found = self._position(path)
         if found is None:
             return InvalidDefinition(path, reason)
         line, column = found
         return DefinitionSyntaxError(
-            _line(self.lines, line),
+            line_of(self.text, line),
             line=line,
             column=column,
             expected="",
@@ -138,17 +135,8 @@ class _Builder:
             where=path,
         )
 
-    def _position(self, path: str, needle: str | None = None) -> Position | None:
-        """Where ``path``'s value is written; with a needle, that string in it."""
-        found = None if self.parsed is None else self.parsed.position(path)
-        if found is None or needle is None:
-            return found
-        for number in range(found[0], len(self.lines) + 1):
-            for quote in ('"', "'"):
-                column = self.lines[number - 1].find(f"{quote}{needle}{quote}")
-                if column >= 0:
-                    return number, column + 1
-        return found
+    def _position(self, path: str) -> Position | None:
+        return None if self.parsed is None else self.parsed.position(path)
 
     def table(
         self, value: object, path: str, allowed: frozenset[str]
@@ -214,9 +202,7 @@ class _Builder:
                 schema=schema,
             )
         except InvalidDefinition as error:
-            raise self.error(
-                error.path or "mode", error.reason, needle=_needle(error)
-            ) from None
+            raise self.error(error.path or "mode", error.reason) from None
 
     def member(self, name: str, spec: object) -> Member:
         path = f"users.{name}"
@@ -289,24 +275,13 @@ class _Builder:
         if found is None:
             return None
         line, column = found
-        text = _line(self.lines, line)[column - 1 :]
+        text = line_of(self.text, line)[column - 1 :]
         for quote in ('"""', "'''"):
             if text.startswith(quote):
                 if not text[3:].strip():
                     return line + 1, 1
                 return line, column + 3
         return line, column + 1
-
-
-def _line(lines: list[str], number: int) -> str:
-    return lines[number - 1] if 0 < number <= len(lines) else ""
-
-
-def _needle(error: InvalidDefinition) -> str | None:
-    match = re.search(r"unknown (?:user|team) '([^']+)'", error.reason)
-    if match and ".members[" in error.path:
-        return match[1]
-    return None
 
 
 def _absence(value: object) -> Absence:
@@ -364,7 +339,7 @@ def read_rules(
     except InvalidDefinition as error:
         line, column = error.line or 1, error.column or 1
         raise DefinitionSyntaxError(
-            _line(text.splitlines(), line),
+            line_of(text, line),
             line=line,
             column=column,
             expected="",
