@@ -109,6 +109,7 @@ def test_yaml_values_are_placed_at_their_line_and_column():
     ("text", "form", "line", "column", "words"),
     [
         ('name = "a"\nstages = [1,\n x', "toml", 3, 2, "not valid TOML: Invalid"),
+        ('a = 1\nb = "open', "toml", 2, 10, "not valid TOML: Unterminated string"),
         ('{\n  "name": "a",\n}', "json", 3, 1, "not valid JSON: Expecting"),
         ("name: a\n  - b: [c\n", "yaml", 2, 6, "not valid YAML: "),
     ],

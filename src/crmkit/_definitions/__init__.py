@@ -9,7 +9,7 @@ path such as ``stages[1].name`` or ``columns."Nom".field``, at the line and colu
 where that value (or its nearest enclosing one) is written.
 
 Each format has its reader module (``_toml``, ``_json``, ``_yaml``), which gives
-the data and the place of each value by its path's parts (``_paths``). YAML needs
+the data and the place of each value by its path's parts (``_places``). YAML needs
 PyYAML (the ``yaml`` extra), imported only when YAML is read.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from crmkit._definitions._json import parse_json
-from crmkit._definitions._paths import Key, Position, path_key, path_text
+from crmkit._definitions._places import Key, Position, path_key, path_text
 from crmkit._definitions._toml import parse_toml
 from crmkit.errors import FieldError, InvalidDefinition, ValidationError
 

@@ -8,8 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
-from crmkit._definitions._paths import Key, Position
-from crmkit.errors import InvalidDefinition
+from crmkit._definitions._places import Key, Position, unreadable
 
 __all__ = ["parse_json"]
 
@@ -18,21 +17,12 @@ _SPACE: Final = re.compile(r"\s*")
 
 
 def parse_json(text: str, file: str) -> tuple[Any, Callable[[], dict[Key, Position]]]:
-    """
-    The data of JSON text, and how to find the line and column of each value.
-
-    Raises:
-        InvalidDefinition: Unreadable JSON, with the file, line and column.
-    """
+    """JSON's data, and its places; unreadable text is `InvalidDefinition`."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InvalidDefinition(
-            "",
-            f"not valid JSON: {error.msg}",
-            file=file,
-            line=error.lineno,
-            column=error.colno,
+        raise unreadable(
+            "JSON", error.msg, file=file, line=error.lineno, column=error.colno
         ) from None
     return data, lambda: _json_positions(text)
 

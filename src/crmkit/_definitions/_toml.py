@@ -16,12 +16,13 @@ from typing import Any, Final
 
 import attrs
 
-from crmkit._definitions._paths import Key, Position
-from crmkit.errors import InvalidDefinition
+from crmkit._definitions._places import Key, Position, unreadable
 
 __all__ = ["parse_toml"]
 
-_TOML_ERROR: Final = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_TOML_ERROR: Final = re.compile(
+    r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$"
+)
 _KEY_PART: Final = r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+'
 _DOTTED: Final = rf"(?:{_KEY_PART})(?:\s*\.\s*(?:{_KEY_PART}))*"
 _HEADER: Final = re.compile(rf"\s*(\[\[?)\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$")
@@ -32,23 +33,24 @@ _SCALAR: Final = re.compile(r"[^\s,\]}#]+")
 
 
 def parse_toml(text: str, file: str) -> tuple[Any, Callable[[], dict[Key, Position]]]:
-    """
-    The data of TOML text, and how to find the line and column of each value.
-
-    Raises:
-        InvalidDefinition: Unreadable TOML, with the file, line and column.
-    """
+    """TOML's data, and its places; unreadable text is `InvalidDefinition`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         found = _TOML_ERROR.search(message)
-        line, column = (int(found[1]), int(found[2])) if found else (1, 1)
         reason = message[: found.start()] if found else message
-        raise InvalidDefinition(
-            "", f"not valid TOML: {reason}", file=file, line=line, column=column
-        ) from None
+        line, column = _complaint_position(found, text)
+        raise unreadable("TOML", reason, file=file, line=line, column=column) from None
     return data, lambda: _toml_positions(text)
+
+
+def _complaint_position(found: re.Match[str] | None, text: str) -> Position:
+    """Where tomllib's complaint is: its line and column, or the end of the text."""
+    if found is not None and found[1] is not None:
+        return int(found[1]), int(found[2])
+    last = text.rsplit("\n", 1)[-1]
+    return text.count("\n") + 1, len(last) + 1
 
 
 def _toml_positions(text: str) -> dict[Key, Position]:

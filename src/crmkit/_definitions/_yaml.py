@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from crmkit._definitions._paths import Key, Position, path_text
+from crmkit._definitions._places import Key, Position, path_text, unreadable
 from crmkit.errors import InvalidDefinition
 
 if TYPE_CHECKING:
@@ -46,9 +46,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Callable[[], dict[Key, Positi
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
-        raise InvalidDefinition(
-            "",
-            f"not valid YAML: {problem}",
+        raise unreadable(
+            "YAML",
+            problem,
             file=file,
             line=None if mark is None else mark.line + 1,
             column=None if mark is None else mark.column + 1,

@@ -1,8 +1,9 @@
 """
-Paths inside a definition, as text (``stages[1].name``) and as parts.
+Places in definition text: paths (as text and as parts), positions, syntax errors.
 
-Loaders name a problem by its path as text; the format readers place each value
-by its parts, so a key holding a dot (``columns."A.b"``) stays one part.
+Loaders name a problem by its path as text (``stages[1].name``); the format
+readers place each value by its parts, so a key holding a dot (``columns."A.b"``)
+stays one part.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import json
 import re
 from typing import Final
 
-__all__ = ["Key", "Position", "path_key", "path_text"]
+from crmkit.errors import InvalidDefinition
+
+__all__ = ["Key", "Position", "path_key", "path_text", "unreadable"]
 
 Key = tuple[str | int, ...]
 """A path as its parts: ``stages[1].name`` is ``("stages", 1, "name")``."""
@@ -54,3 +57,12 @@ def path_text(key: Key) -> str:
             )
             text = f"{text}.{name}" if text else name
     return text
+
+
+def unreadable(
+    language: str, reason: str, *, file: str, line: int | None, column: int | None
+) -> InvalidDefinition:
+    """The error for text that is not valid ``language`` (TOML, JSON, YAML)."""
+    return InvalidDefinition(
+        "", f"not valid {language}: {reason}", file=file, line=line, column=column
+    )
