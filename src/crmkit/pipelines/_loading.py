@@ -2,7 +2,7 @@
 Pipeline and lifecycle definitions as plain data, TOML, JSON or YAML files.
 
 Reading is strict: an unknown key (a typo), a missing one or a value of the wrong
-type raises `InvalidDefinition` naming its path, and, for a file, its line.
+type raises `InvalidDefinition` naming its path, and, for text, its line and column.
 """
 
 from __future__ import annotations
