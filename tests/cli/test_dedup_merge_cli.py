@@ -283,7 +283,7 @@ def test_merge_refusals_name_the_problem(runner, stored, tmp_path):
         ["dedup", "merge", str(robert.id), str(bob.id), "--policy", str(typo), *db],
     )
     assert 1 == bad_policy.exit_code
-    assert f"{typo}:2: fields.emials" in bad_policy.output
+    assert f"{typo}:2:10: fields.emials" in bad_policy.output
     nothing = runner.invoke(main, ["dedup", "merge", *db])
     assert 2 == nothing.exit_code
     not_an_id = runner.invoke(main, ["dedup", "merge", "robert", str(bob.id), *db])

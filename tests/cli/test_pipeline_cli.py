@@ -80,7 +80,7 @@ def test_check_reports_a_typo_with_file_line_and_path(runner, tmp_path):
     bad.write_text(B2B.read_text().replace("rotting_days", "roting_days"))
     result = runner.invoke(main, ["pipeline", "check", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}:7: stages[0].roting_days: unknown key" in result.output
+    assert f"{bad}:7:15: stages[0].roting_days: unknown key" in result.output
 
 
 def test_forecast_as_csv_by_quarter_and_owner(runner, crm):
@@ -173,11 +173,14 @@ def test_check_reads_yaml_and_names_a_typo_line(runner, tmp_path):
     bad.write_text(text.replace("rotting_days", "roting_days"))
     ok = runner.invoke(main, ["pipeline", "check", str(good)])
     refused = runner.invoke(main, ["pipeline", "check", str(bad)])
-    line = next(
-        n for n, row in enumerate(bad.read_text().splitlines(), 1) if "roting" in row
+    line, column = next(
+        (n, row.index(": ") + 3)
+        for n, row in enumerate(bad.read_text().splitlines(), 1)
+        if "roting" in row
     )
     assert (ok.exit_code, refused.exit_code) == (0, 1)
-    assert f"{bad}:{line}: stages[0].roting_days: unknown key" in refused.output
+    place = f"{bad}:{line}:{column}"
+    assert f"{place}: stages[0].roting_days: unknown key" in refused.output
 
 
 def test_check_without_pyyaml_names_the_extra(runner, tmp_path, monkeypatch):

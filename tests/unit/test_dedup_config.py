@@ -48,9 +48,36 @@ def test_a_typo_in_a_rules_file_names_the_key_and_the_file(tmp_path):
 
 
 def test_malformed_toml_gives_line_and_column():
-    """A TOML syntax error says where."""
-    with pytest.raises(ValidationError, match=r"line 1, column 5"):
-        DedupConfig.from_toml("a = = 1")
+    """A TOML syntax error says where, and shows the line."""
+    with pytest.raises(ValidationError, match=r"line 2, column 5") as caught:
+        DedupConfig.from_toml("b = 2\na = = 1")
+    assert [("toml.invalid", "a = = 1")] == [
+        (e.code, e.value) for e in caught.value.errors
+    ]
+
+
+def test_a_typo_names_its_file_line_and_column(tmp_path):
+    """A refused path ends with its file, line and column (where its value starts)."""
+    text = contact_config().to_toml().replace("cohesion = 0.5", "cohesian = 0.5")
+    path = tmp_path / "rules.toml"
+    path.write_text(text)
+    with pytest.raises(ValidationError) as caught:
+        DedupConfig.from_file(path)
+    line = text.splitlines().index("cohesian = 0.5") + 1
+    assert [("cohesian", f"(at {path}:{line}:12)")] == [
+        (error.path, error.message[-len(f"(at {path}:{line}:12)") :])
+        for error in caught.value.errors
+    ]
+
+
+def test_malformed_json_names_its_file_line_and_column(tmp_path):
+    """A JSON configuration file is read the same way, and refused the same way."""
+    path = tmp_path / "rules.json"
+    path.write_text('{\n  "fields": [}\n')
+    with pytest.raises(ValidationError, match=r"not valid JSON: .* line 2, column 14"):
+        DedupConfig.from_file(path)
+    with pytest.raises(InvalidDefinition, match=r"unknown file type '\.ini'"):
+        DedupConfig.from_file(tmp_path / "rules.ini")
 
 
 @pytest.mark.parametrize(

@@ -213,7 +213,7 @@ def test_shipped_defaults():
     ],
 )
 def test_a_policy_file_with_a_typo_names_file_line_and_path(tmp_path, text, path, line):
-    """A typo in a policy file is refused with the file, the line and the path."""
+    """A typo in a policy file is refused with the file, line, column and path."""
     file = tmp_path / "merge.toml"
     file.write_text(text, encoding="utf-8")
     with pytest.raises(InvalidDefinition) as error:
@@ -223,7 +223,9 @@ def test_a_policy_file_with_a_typo_names_file_line_and_path(tmp_path, text, path
         error.value.line,
         error.value.path,
     )
-    assert f"{file}:{line}: {path}:" in str(error.value)
+    column = error.value.column
+    assert text.splitlines()[line - 1][: column - 1].endswith("= ")
+    assert f"{file}:{line}:{column}: {path}:" in str(error.value)
 
 
 def test_a_json_policy_with_a_typo_names_its_line(tmp_path):
@@ -234,7 +236,11 @@ def test_a_json_policy_with_a_typo_names_its_line(tmp_path):
     )
     with pytest.raises(InvalidDefinition) as error:
         MergePolicy.from_file(file)
-    assert (4, "fields.tagz") == (error.value.line, error.value.path)
+    assert (4, 13, "fields.tagz") == (
+        error.value.line,
+        error.value.column,
+        error.value.path,
+    )
 
 
 def test_unreadable_toml_is_refused_with_its_position():

@@ -58,8 +58,13 @@ def test_a_typo_in_a_toml_file_names_file_line_and_path(tmp_path):
         load_definition(bad)
     assert error.value.path == "stages[1].forcast_category"
     assert error.value.file == str(bad)
-    assert text.splitlines()[error.value.line - 1].startswith("forcast_category")
-    assert f"{bad}:{error.value.line}: stages[1].forcast_category" in str(error.value)
+    line = text.splitlines()[error.value.line - 1]
+    assert line.startswith("forcast_category")
+    assert line[error.value.column - 1 :] == '"best_case"'
+    assert (
+        f"{bad}:{error.value.line}:{error.value.column}: stages[1].forcast_category"
+        in str(error.value)
+    )
 
 
 def test_a_bad_value_in_a_json_file_names_its_line(tmp_path):
@@ -71,7 +76,20 @@ def test_a_bad_value_in_a_json_file_names_its_line(tmp_path):
     with pytest.raises(InvalidDefinition) as error:
         load_definition(bad)
     assert error.value.path == "stages[1].guards[0].operator"
-    assert '"operator": "gte"' in text.splitlines()[error.value.line - 1]
+    line = text.splitlines()[error.value.line - 1]
+    assert line[error.value.column - 1 :] == '"gte",'
+    assert '"operator": "gte"' in line
+
+
+def test_a_bad_value_in_a_nested_toml_table_names_its_line_and_column():
+    """``[[stages.guards]]`` tables are counted under their own stage."""
+    text = B2B.read_text().replace('operator = "ge"', 'operator = "gte"')
+    with pytest.raises(InvalidDefinition) as error:
+        loads_definition(text, format="toml", file="sales.toml")
+    assert error.value.path == "stages[1].guards[0].operator"
+    line = text.splitlines()[error.value.line - 1]
+    assert 'operator = "gte"' == line
+    assert 12 == error.value.column
 
 
 @pytest.mark.parametrize(

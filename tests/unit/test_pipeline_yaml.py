@@ -33,8 +33,11 @@ def test_a_typo_in_a_yaml_file_names_file_line_and_path(tmp_path):
         load_definition(path)
     error = caught.value
     assert (error.path, error.file) == ("stages[1].forcast_category", str(path))
-    assert text.splitlines()[error.line - 1].strip().startswith("forcast_category")
-    assert f"{path}:{error.line}: stages[1].forcast_category" in str(error)
+    line = text.splitlines()[error.line - 1]
+    assert line.strip().startswith("forcast_category")
+    assert line[error.column - 1 :] == "best_case"
+    place = f"{path}:{error.line}:{error.column}"
+    assert f"{place}: stages[1].forcast_category" in str(error)
 
 
 def test_a_bad_nested_value_names_its_line():

@@ -213,6 +213,9 @@ def test_invalid_toml_gives_its_position():
     with pytest.raises(DefinitionSyntaxError) as caught:
         read_rules("[[rules]\nname = 1\n", source="r.toml")
     assert (1, 8) == (caught.value.line, caught.value.column)
+    assert ("r.toml", "[[rules]") == (caught.value.file, caught.value.text)
+    assert str(caught.value).startswith("r.toml, line 1, column 8: not valid TOML: ")
+    assert "(at line" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import enum
 import math
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import tomli_w
 
+from crmkit._definitions import format_of, line_of, parse, read_text
 from crmkit.dedup._compare import Comparator
 from crmkit.dedup._normalize import FieldKind, PlusTags
 from crmkit.errors import InvalidDefinition, ValidationError
@@ -321,14 +321,9 @@ class DedupConfig:
 
         Raises:
             ValidationError: Malformed TOML (with line and column), an unknown key
-                or a wrong type (with its path).
-            InvalidDefinition: A configuration that cannot work, with its path.
+                or a wrong type (with its path, line and column).
         """
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ValidationError.single("", text[:40], "toml", str(error)) from error
-        return cls.from_dict(data)
+        return _read(text, format="toml")
 
     @classmethod
     def from_file(cls, path: str | Path) -> DedupConfig:
@@ -337,19 +332,37 @@ class DedupConfig:
 
         Raises:
             ValidationError: As `from_toml`, with the file named.
-            InvalidDefinition: As `from_toml`, with the file named.
+            InvalidDefinition: Another suffix, or bytes that are not UTF-8.
+            OSError: The file cannot be read.
         """
         path = Path(path)
-        text = path.read_text("utf-8")
+        format = format_of(path, _FORMATS)  # noqa: A001 - the file format
         try:
-            if path.suffix.lower() == ".json":
-                from crmkit.serialization import from_json  # noqa: PLC0415 (see to_dict)
-
-                return from_json(cls, text)
-            return cls.from_toml(text)
-        except (ValidationError, InvalidDefinition) as error:
+            return _read(read_text(path), format=format, file=str(path))
+        except ValidationError as error:
             error.add_note(f"in {path}")
             raise
+
+
+_FORMATS: Final = ("toml", "json")
+
+
+def _read(text: str, *, format: str, file: str = "<text>") -> DedupConfig:  # noqa: A002 - the file format
+    """A configuration from definition text, each problem placed in the text."""
+    try:
+        parsed = parse(text, format=format, file=file, formats=_FORMATS)
+    except InvalidDefinition as error:  # unreadable: a ValidationError, as documented
+        line = line_of(text, error.line) if error.line else text
+        raise ValidationError.single(
+            "",
+            line,
+            f"{format}.invalid",
+            f"{error.reason} (at line {error.line}, column {error.column})",
+        ) from None
+    try:
+        return DedupConfig.from_dict(parsed.data)
+    except ValidationError as error:
+        raise parsed.located_fields(error) from None
 
 
 def _check(config: DedupConfig) -> None:

@@ -6,7 +6,6 @@ import enum
 import functools
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -15,6 +14,7 @@ import attrs
 import tomli_w
 from immutabledict import immutabledict
 
+from crmkit._definitions import parse, read
 from crmkit.errors import InvalidDefinition
 from crmkit.model import Entity, Organization, Person
 
@@ -247,38 +247,9 @@ class MergePolicy:
 
         Raises:
             InvalidDefinition: Unreadable text or a bad policy, with the file,
-                line and path of the problem.
+                line, column and path of the problem.
         """
-        if format == "toml":
-            try:
-                data = tomllib.loads(text)
-            except tomllib.TOMLDecodeError as error:
-                found = re.search(r"line (\d+), column (\d+)", str(error))
-                line, column = (int(found[1]), int(found[2])) if found else (None, None)
-                raise InvalidDefinition(
-                    "", f"not valid TOML: {error}", file=file, line=line, column=column
-                ) from None
-        elif format == "json":
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise InvalidDefinition(
-                    "",
-                    f"not valid JSON: {error.msg}",
-                    file=file,
-                    line=error.lineno,
-                    column=error.colno,
-                ) from None
-        else:
-            raise InvalidDefinition(
-                "format", f"unknown format {format!r} (toml or json)"
-            )
-        try:
-            return _from_dict(data)
-        except InvalidDefinition as error:
-            raise InvalidDefinition(
-                error.path, error.reason, file=file, line=_line_of(text, error.path)
-            ) from None
+        return parse(text, format=format, file=file, formats=_FORMATS).build(_from_dict)
 
     @classmethod
     def from_file(cls, path: str | Path) -> MergePolicy:
@@ -289,11 +260,10 @@ class MergePolicy:
             InvalidDefinition: As `loads`, with the file named.
             OSError: The file cannot be read.
         """
-        path = Path(path)
-        format = "json" if path.suffix.lower() == ".json" else "toml"  # noqa: A001 - the file format
-        return cls.loads(path.read_text("utf-8"), format=format, file=str(path))
+        return read(Path(path), _FORMATS).build(_from_dict)
 
 
+_FORMATS: Final = ("toml", "json")
 _KEYS: Final = frozenset(
     {"entity_type", "master", "default", "fields", "max_records", "separator"}
 )
@@ -378,31 +348,6 @@ def _check(policy: MergePolicy) -> None:
                 f"rule {policy.default.value!r} does not apply to field {name!r}; "
                 "give that field a rule of its own",
             )
-
-
-def _line_of(text: str, path: str) -> int | None:
-    """The 1-based line of ``path`` (``key`` or ``fields.key``) in TOML or JSON text."""
-    lines = text.splitlines()
-    parts = path.split(".", maxsplit=1) if path else []
-    if not parts:
-        return None
-    section_line: int | None = None
-    start = 0
-    if len(parts) == 2:  # noqa: PLR2004 - a key inside a table
-        for index, line in enumerate(lines):
-            if re.match(
-                rf"\s*(\[\s*{re.escape(parts[0])}\s*\]|\"?{re.escape(parts[0])}\"?\s*[:=])",
-                line,
-            ):
-                section_line, start = index + 1, index
-                break
-    key = re.escape(parts[-1])
-    for index in range(start, len(lines)):
-        if re.match(rf"\s*\"?{key}\"?\s*[:=]", lines[index]):
-            return index + 1
-        if index > start and section_line and lines[index].lstrip().startswith("["):
-            break
-    return section_line
 
 
 def shipped_rules(entity_type: str) -> dict[str, Rule]:

@@ -15,8 +15,7 @@ import difflib
 import enum
 import json
 import re
-import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -25,6 +24,7 @@ import attrs
 import phonenumbers
 from immutabledict import immutabledict
 
+from crmkit._definitions import parse, read_text
 from crmkit.errors import InvalidDefinition, ValidationError, join_path
 from crmkit.model import (
     Channel,
@@ -47,7 +47,6 @@ __all__ = [
     "ImportMapping",
     "ImportOptions",
     "Kind",
-    "locate",
     "mapping_from_dict",
     "mapping_to_dict",
     "quote_key",
@@ -630,84 +629,15 @@ def mapping_to_dict(mapping: ImportMapping) -> dict[str, Any]:
     }
 
 
-# Reading a mapping file -----------------------------------------------------------
-
-_KEY_PART = r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+'
-_DOTTED = rf"(?:{_KEY_PART})(?:\s*\.\s*(?:{_KEY_PART}))*"
-_HEADER = re.compile(rf"\s*\[\s*({_DOTTED})\s*\]")
-_ASSIGNMENT = re.compile(rf"\s*({_DOTTED})\s*=")
-_PART = re.compile(_KEY_PART)
-
-
-def _key_parts(dotted: str) -> list[str]:
-    parts = []
-    for token in _PART.findall(dotted):
-        if token.startswith(('"', "'")):
-            try:
-                parts.append(tomllib.loads(f"key = {token}")["key"])
-            except tomllib.TOMLDecodeError:  # pragma: no cover - the file parsed
-                parts.append(token[1:-1])
-        else:
-            parts.append(token)
-    return parts
-
-
-def _path_parts(path: str) -> list[str]:
-    """``columns."A.b".field`` -> ``["columns", "A.b", "field"]``."""
-    return _key_parts(re.sub(r"\[\d+\]", "", path))
-
-
-def _lines_of_keys(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Each table header and key of a TOML text, with its full key path."""
-    table: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
-        if header:
-            table = _key_parts(header.group(1))
-            yield number, table
-            continue
-        assignment = _ASSIGNMENT.match(line)
-        if assignment:
-            yield number, table + _key_parts(assignment.group(1))
-
-
-def locate(text: str, path: str) -> int | None:
-    """The line of a TOML text that defines ``path`` (or its nearest parent)."""
-    wanted = _path_parts(path)
-    best: tuple[int, int] | None = None
-    for number, keys in _lines_of_keys(text):
-        if (
-            keys
-            and keys == wanted[: len(keys)]
-            and (best is None or len(keys) > best[0])
-        ):
-            best = (len(keys), number)
-    return None if best is None else best[1]
-
-
 def read_mapping(path: str | Path) -> ImportMapping:
     """
-    Read an import mapping from a TOML file.
+    Read an import mapping from a TOML file (UTF-8).
 
     Raises:
-        InvalidDefinition: Bad TOML or a bad mapping; the reason names the file
-            and, when it can be found, the line.
+        InvalidDefinition: Bad TOML or a bad mapping, with the file, line and
+            column of the problem.
         OSError: The file cannot be read.
     """
     file = Path(path)
-    try:
-        text = file.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidDefinition(
-            "", f"{file.name} is not UTF-8 text, as TOML must be: {error}"
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise InvalidDefinition("", f"{file.name} is not valid TOML: {error}") from None
-    try:
-        return mapping_from_dict(data)
-    except InvalidDefinition as error:
-        line = locate(text, error.path) if error.path else None
-        where = file.name if line is None else f"{file.name}, line {line}"
-        raise InvalidDefinition(error.path, f"{error.reason} ({where})") from None
+    parsed = parse(read_text(file), format="toml", file=str(file))
+    return parsed.build(mapping_from_dict)

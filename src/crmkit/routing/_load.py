@@ -40,13 +40,13 @@ The format::
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
+from crmkit._definitions import Parsed, Position, line_of
+from crmkit._definitions import parse as parse_definition
 from crmkit.conditions import (
     Condition,
     FieldType,
@@ -101,73 +101,6 @@ _RULE: Final = frozenset(
     }
 )
 _TERRITORY: Final = frozenset({"countries", "regions", "postcodes"})
-_HEADER: Final = re.compile(r"\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?\Z")
-_TABLES: Final = frozenset({"default", "fields", "accounts"})
-
-
-class _Locator:
-    """Finds where a table, key or value sits in a TOML text (line and column)."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.blocks: list[tuple[str, int]] = []  # (header name, first line index)
-        arrays: dict[str, int] = {}
-        for number, line in enumerate(self.lines):
-            match = _HEADER.match(line)
-            if not match:
-                continue
-            name = match[2].replace('"', "").replace("'", "").replace(" ", "")
-            if match[1] == "[[":
-                count = arrays.get(name, 0)
-                arrays[name] = count + 1
-                name = f"{name}[{count}]"
-            self.blocks.append((name, number))
-
-    def _span(self, block: str) -> tuple[int, int] | None:
-        if not block:
-            end = self.blocks[0][1] if self.blocks else len(self.lines)
-            return 0, end
-        for position, (name, start) in enumerate(self.blocks):
-            if name == block:
-                end = (
-                    self.blocks[position + 1][1]
-                    if position + 1 < len(self.blocks)
-                    else len(self.lines)
-                )
-                return start, end
-        return None
-
-    def find(
-        self, block: str, key: str | None = None, needle: str | None = None
-    ) -> tuple[int, int] | None:
-        """1-based (line, column) of a block, of a key's value, or of a string in it."""
-        span = self._span(block)
-        if span is None:
-            parent, _, key_in_parent = block.rpartition(".")
-            if parent and key is None:
-                return self.find(parent, key_in_parent, needle)
-            return None
-        start, end = span
-        if key is None:
-            return start + 1, 1
-        pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=\s*")
-        for number in range(start, end):
-            match = pattern.match(self.lines[number])
-            if match:
-                found = self._needle(number, end, needle) if needle else None
-                return found or (number + 1, match.end() + 1)
-        return start + 1, 1
-
-    def _needle(self, first: int, end: int, needle: str) -> tuple[int, int] | None:
-        for number in range(first, end):
-            for quote in ('"', "'"):
-                column = self.lines[number].find(f"{quote}{needle}{quote}")
-                if column >= 0:
-                    return number + 1, column + 1
-        return None
-
-    def line(self, number: int) -> str:
-        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
 
 
 class _Builder:
@@ -175,29 +108,25 @@ class _Builder:
         self,
         data: Mapping[str, Any],
         *,
-        text: str | None,
+        parsed: Parsed | None,
         source: str | None,
         fields: Mapping[str, FieldType | Schema | str] | None,
     ) -> None:
         self.data = data
+        self.parsed = parsed
+        self.text = "" if parsed is None else parsed.text
         self.source = source
-        self.locator = _Locator(text) if text is not None else None
         self.fields = fields
 
     # --- errors ------------------------------------------------------------------
 
-    def error(
-        self, path: str, reason: str, *, needle: str | None = None
-    ) -> InvalidDefinition:
-        if self.locator is None:
-            return InvalidDefinition(path, reason)
-        block, key = _block_and_key(path)
-        found = self.locator.find(block, key, needle)
+    def error(self, path: str, reason: str) -> InvalidDefinition:
+        found = self._position(path)
         if found is None:
             return InvalidDefinition(path, reason)
         line, column = found
         return DefinitionSyntaxError(
-            self.locator.line(line),
+            line_of(self.text, line),
             line=line,
             column=column,
             expected="",
@@ -205,6 +134,9 @@ class _Builder:
             source=self.source,
             where=path,
         )
+
+    def _position(self, path: str) -> Position | None:
+        return None if self.parsed is None else self.parsed.position(path)
 
     def table(
         self, value: object, path: str, allowed: frozenset[str]
@@ -270,9 +202,7 @@ class _Builder:
                 schema=schema,
             )
         except InvalidDefinition as error:
-            raise self.error(
-                error.path or "mode", error.reason, needle=_needle(error)
-            ) from None
+            raise self.error(error.path or "mode", error.reason) from None
 
     def member(self, name: str, spec: object) -> Member:
         path = f"users.{name}"
@@ -339,46 +269,19 @@ class _Builder:
                 source=self.source, line=start[0], column=start[1], where=path
             ) from None
 
-    def _value_start(self, path: str) -> tuple[int, int] | None:
-        if self.locator is None:
-            return None
-        block, key = _block_and_key(path)
-        found = self.locator.find(block, key)
+    def _value_start(self, path: str) -> Position | None:
+        """Where the text of a string value starts (inside its quotes)."""
+        found = self._position(path)
         if found is None:
             return None
         line, column = found
-        text = self.locator.line(line)[column - 1 :]
+        text = line_of(self.text, line)[column - 1 :]
         for quote in ('"""', "'''"):
             if text.startswith(quote):
                 if not text[3:].strip():
                     return line + 1, 1
                 return line, column + 3
         return line, column + 1
-
-
-def _block_and_key(path: str) -> tuple[str, str | None]:
-    """
-    Where a definition path sits: ``rules[1].when`` is (``rules[1]``, ``when``).
-
-    ``teams.fr.members[2]`` is (``teams.fr``, ``members``); ``mode`` is
-    (top level, ``mode``); ``default.assign`` is (``default``, ``assign``).
-    """
-    rule = re.match(r"(rules\[\d+\])(?:\.(\w+))?", path)
-    if rule:
-        return rule[1], rule[2]
-    parts = re.sub(r"\[\d+\]$", "", path).split(".")
-    if parts[0] in {"teams", "users"} and len(parts) > 1:
-        return ".".join(parts[:2]), parts[2] if len(parts) > 2 else None  # noqa: PLR2004 - table, name, key
-    if len(parts) == 1:
-        return (parts[0], None) if parts[0] in _TABLES else ("", parts[0])
-    return parts[0], parts[1]
-
-
-def _needle(error: InvalidDefinition) -> str | None:
-    match = re.search(r"unknown (?:user|team) '([^']+)'", error.reason)
-    if match and ".members[" in error.path:
-        return match[1]
-    return None
 
 
 def _absence(value: object) -> Absence:
@@ -412,7 +315,7 @@ def rules_from_dict(
     Raises:
         InvalidDefinition: An unknown key, team, user or field, a bad value.
     """
-    return _Builder(data, text=None, source=None, fields=fields).build()
+    return _Builder(data, parsed=None, source=None, fields=fields).build()
 
 
 def read_rules(
@@ -430,19 +333,20 @@ def read_rules(
         InvalidDefinition: A mistake whose place in the text cannot be found.
     """
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        match = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
-        line, column = (int(match[1]), int(match[2])) if match else (1, 1)
+        parsed = parse_definition(
+            text, format="toml", file=source or "<text>", formats=("toml",)
+        )
+    except InvalidDefinition as error:
+        line, column = error.line or 1, error.column or 1
         raise DefinitionSyntaxError(
-            text.splitlines()[line - 1] if line <= len(text.splitlines()) else "",
+            line_of(text, line),
             line=line,
             column=column,
-            expected="valid TOML",
-            found=str(error).split(" (at")[0],
+            expected="",
+            found=error.reason,
             source=source,
         ) from None
-    return _Builder(data, text=text, source=source, fields=fields).build()
+    return _Builder(parsed.data, parsed=parsed, source=source, fields=fields).build()
 
 
 def load_rules(
