@@ -172,6 +172,11 @@ class DealPipeline:
         object.__setattr__(self, "_won", outcomes[StageOutcome.WON])
         object.__setattr__(self, "_lost", outcomes.get(StageOutcome.LOST))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the definition alone: what is derived from it is built again."""
+        fields = attrs.fields(type(self))
+        return type(self), tuple(getattr(self, f.name) for f in fields if f.init)
+
     def _plain_moves(self) -> dict[tuple[str, str], _Plan]:
         """
         The moves that need no check beyond being allowed, ready to apply.
