@@ -1,5 +1,7 @@
 """Deal pipelines: stages, moves, won and lost, overrides and stage history."""
 
+import copy
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -533,3 +535,15 @@ def test_open_many_needs_an_aware_time():
     with pytest.raises(ValidationError) as caught:
         _b2b().open_many(at=datetime(2026, 1, 5), name=["Acme"])  # noqa: DTZ001 - naive on purpose
     assert caught.value.errors[0].code == "datetime.naive"
+
+
+def test_a_pipeline_pickles_as_its_definition():
+    """A pickled pipeline comes back equal, its generated moves built again."""
+    sales = pipeline(allow_skip=False, description="B2B")
+    copied = pickle.loads(pickle.dumps(sales))  # noqa: S301 - our own bytes
+    assert copied == sales
+    assert copy.deepcopy(sales) == sales
+    deal = opened(sales)
+    assert copied.move(deal, "qualified", at=hours(1)) == sales.move(
+        deal, "qualified", at=hours(1)
+    )

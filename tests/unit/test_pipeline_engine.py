@@ -20,6 +20,7 @@ from crmkit.pipelines import (
     Transition,
     apply,
 )
+from crmkit.pipelines._engine import compile_function, write_lines
 from crmkit.pipelines._guards import guard_from_dict, guard_to_dict
 from crmkit.values import Money
 
@@ -273,3 +274,19 @@ def test_bad_guards_name_their_path(data, path):
     with pytest.raises(InvalidDefinition) as error:
         guard_from_dict(data, "guards[0]")
     assert error.value.path == path
+
+
+def test_generated_writers_set_every_field_once():
+    """A writer missing or repeating a field is refused before it is compiled."""
+    values = [(f.name, "None") for f in attrs.fields(StateChanged)]
+    with pytest.raises(ValueError, match="StateChanged has the fields"):
+        write_lines("made", StateChanged, values[1:], {})
+    with pytest.raises(ValueError, match="StateChanged has the fields"):
+        write_lines("made", StateChanged, [*values, values[0]], {})
+    env: dict[str, object] = {}
+    body = [*write_lines("made", StateChanged, values, env), "    return made"]
+    made = compile_function("make", (), body, env)()
+    assert type(made) is StateChanged
+    assert made.target is None
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.target = "x"

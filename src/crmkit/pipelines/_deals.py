@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 from uuid import UUID
 
 import attrs
@@ -30,6 +30,7 @@ from crmkit.pipelines._engine import (
     Moved,
     StateChanged,
     check_order,
+    compile_function,
     events_of_move,
     evolve_trusted,
     find_allowed,
@@ -37,6 +38,7 @@ from crmkit.pipelines._engine import (
     trusted_copier,
     trusted_maker,
     utc,
+    write_lines,
 )
 from crmkit.pipelines._lifecycle import Lifecycle
 from crmkit.pipelines._stages import (
@@ -66,15 +68,9 @@ def _lost_mode(value: Any) -> LostMode:
     return choice_of(LostMode, "lost_mode", value)
 
 
-class _Plan(NamedTuple):
-    """What a plain move sets: see `DealPipeline._plain_moves`."""
-
-    stage: str
-    probability: Probability
-    forecast_category: ForecastCategory
-    status: DealStatus
-    snapshot: float
-    lost: bool
+_PlainMove = Callable[[Deal, datetime, UserId | None, str | None], Moved[Deal]]
+# A plain move and the reasons it takes as given: None, or the lost reasons.
+_Plan = tuple[_PlainMove, tuple[str | None, ...]]
 
 
 @attrs.frozen(kw_only=True)
@@ -176,6 +172,11 @@ class DealPipeline:
         object.__setattr__(self, "_won", outcomes[StageOutcome.WON])
         object.__setattr__(self, "_lost", outcomes.get(StageOutcome.LOST))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the definition alone: what is derived from it is built again."""
+        fields = attrs.fields(type(self))
+        return type(self), tuple(getattr(self, f.name) for f in fields if f.init)
+
     def _plain_moves(self) -> dict[tuple[str, str], _Plan]:
         """
         The moves that need no check beyond being allowed, ready to apply.
@@ -184,22 +185,79 @@ class DealPipeline:
         effects; `move` applies those at once (a lost one when its reason is, as
         given, one of the list), and goes through every check for the others.
         """
-        plans = {}
+        plans: dict[tuple[str, str], _Plan] = {}
+        steps: dict[str, _PlainMove] = {}
         for transition in self.lifecycle.transitions:
             target = self._by_name[transition.target]
             if transition.guards:
                 continue
+            reasons = (
+                self.lost_reasons if target.outcome is StageOutcome.LOST else (None,)
+            )
             for source in transition.sources:
                 if self.lifecycle.quiet(source, target.name):
-                    plans[source, transition.name] = _Plan(
-                        target.name,
-                        self._probabilities[target.name],
-                        target.forecast_category,
-                        _STATUS[target.outcome],
-                        target.probability,
-                        target.outcome is StageOutcome.LOST,
-                    )
+                    if target.name not in steps:
+                        steps[target.name] = self._plain_move(target)
+                    plans[source, transition.name] = (steps[target.name], reasons)
         return plans
+
+    def _plain_move(self, target: Stage) -> _PlainMove:
+        """
+        Generate ``plain_move(deal, at, actor, reason)``: a plain move to ``target``.
+
+        It makes what `_moved` makes once every check has passed (the moved deal,
+        its `StateChanged` event, and a `DealStatusChanged` event when the status
+        changes), with the target's values as constants and no lookup.
+        """
+        status = _STATUS[target.outcome]
+        env: dict[str, Any] = {
+            "Moved": Moved,
+            "new_tuple": tuple.__new__,
+            "status_changed": _MAKE_STATUS_CHANGED,
+            "ENTITY_TYPE": Deal.entity_type,
+            "PIPELINE": self.name,
+            "STAGE": target.name,
+            "PROBABILITY": self._probabilities[target.name],
+            "CATEGORY": target.forecast_category,
+            "STATUS": status,
+            "SNAPSHOT": target.probability,
+        }
+        changes = {
+            "stage": "STAGE",
+            "probability": "PROBABILITY",
+            "forecast_category": "CATEGORY",
+            "status": "STATUS",
+            "closed_at": "None" if status is DealStatus.OPEN else "at",
+            "lost_reason": "reason",
+            "version": "version",
+            "updated_at": "at",
+        }
+        deal = [(name, changes.get(name, f"deal.{name}")) for name in _DEAL_FIELDS]
+        event = [
+            ("entity_type", "ENTITY_TYPE"),
+            ("entity_id", "deal.id"),
+            ("lifecycle", "PIPELINE"),
+            ("transition", "STAGE"),
+            ("source", "deal.stage"),
+            ("target", "STAGE"),
+            ("version", "version"),
+            ("at", "at"),
+            ("actor", "actor"),
+            ("probability", "SNAPSHOT"),
+        ]
+        body = [
+            "    version = deal.version + 1",
+            *write_lines("moved", Deal, deal, env),
+            *write_lines("changed", StateChanged, event, env),
+            "    if deal.status is STATUS:",
+            "        return new_tuple(Moved, (moved, (changed,)))",
+            "    status = status_changed(",
+            "        deal.id, PIPELINE, STAGE, deal.status, STATUS, reason, at, actor",
+            "    )",
+            "    return new_tuple(Moved, (moved, (changed, status)))",
+        ]
+        params = ("deal", "at", "actor", "reason")
+        return compile_function("plain_move", params, body, env)
 
     @property
     def first_stage(self) -> Stage:
@@ -403,10 +461,11 @@ class DealPipeline:
             ValidationError: ``at`` is naive or before the deal's last update.
         """
         plan = self._plans.get((deal.stage, to))
+        if plan is None:
+            return self._checked_move(deal, to, at, actor, approvals, reason)
+        plain_move, reasons = plan
         if (
-            plan is None
-            or (reason is not None) is not plan.lost
-            or (plan.lost and reason not in self.lost_reasons)
+            reason not in reasons
             or at.__class__ is not datetime
             or at.tzinfo is not UTC
             or deal.__class__ is not Deal
@@ -416,33 +475,7 @@ class DealPipeline:
         ):
             return self._checked_move(deal, to, at, actor, approvals, reason)
         # A plain move (see _plain_moves) whose every check has just passed.
-        target, probability, category, status, snapshot, _ = plan
-        moved: Deal = _COPY_MOVE(
-            deal,
-            target,
-            probability,
-            category,
-            status,
-            None if status is _OPEN else at,
-            reason,
-            deal.version + 1,
-            at,
-        )
-        changed = _MAKE_STATE_CHANGED(
-            Deal.entity_type,
-            deal.id,
-            self.name,
-            target,
-            deal.stage,
-            target,
-            moved.version,
-            at,
-            actor,
-            snapshot,
-        )
-        if status is deal.status:
-            return _new_moved(moved, (changed,))
-        return _new_moved(moved, (changed, self._status_event(deal, moved, at, actor)))
+        return plain_move(deal, at, actor, reason)
 
     def _checked_move(  # noqa: PLR0917 - move's own arguments
         self,
@@ -744,7 +777,9 @@ _MOVE_FIELDS: Final = (
     "updated_at",
 )
 _COPY_MOVE: Final = trusted_copier(Deal, _MOVE_FIELDS)
+_DEAL_FIELDS: Final = tuple(field.name for field in attrs.fields(Deal))
 _MAKE_STATE_CHANGED: Final = trusted_maker(StateChanged)
+_MAKE_STATUS_CHANGED: Final = trusted_maker(DealStatusChanged)
 
 
 def _column_length(name: str, column: Any) -> int:

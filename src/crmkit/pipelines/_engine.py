@@ -8,6 +8,7 @@ and `apply` returns the moved entity with the domain events it raised, or raises
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Generic, NamedTuple, TypeVar
@@ -35,7 +36,7 @@ _E = TypeVar("_E", bound=Entity)
 _NO_APPROVALS: Final[frozenset[str]] = frozenset()
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)  # see _draft_class
+@attrs.frozen(kw_only=True, weakref_slot=False)  # many and small: no weakrefs
 class StateChanged:
     """
     Domain event: an entity moved from ``source`` to ``target`` by ``transition``.
@@ -93,28 +94,31 @@ def _slot(cls: type, name: str) -> Any:
     raise AttributeError(msg)  # pragma: no cover
 
 
+@functools.cache
 def _draft_class(cls: type) -> type | None:
     """
-    A writable twin of a frozen slotted class, or `None` if it cannot have one.
+    A writable subclass of a frozen slotted class, or `None` if it cannot have one.
 
-    The twin has the same base and the same slots, so CPython lets an instance of
-    it become a ``cls`` by ``__class__`` assignment (after checking that the
-    memory layouts match). Plain attribute writes on the twin are several times
-    faster than calling each slot's ``__set__``, which is all a frozen class allows.
+    The draft adds no slot, so CPython lets an instance of it become a ``cls`` by
+    ``__class__`` assignment (the layouts are the same), and ``draft()`` makes an
+    empty one without running ``cls.__init__``. Plain attribute writes on a draft
+    are several times faster than calling each slot's ``__set__``, which is all a
+    frozen class allows.
     """
-    slots = cls.__dict__.get("__slots__")
-    if slots is None or len(cls.__bases__) != 1:
+    own_new = any("__new__" in vars(klass) for klass in cls.__mro__[:-1])
+    if "__slots__" not in cls.__dict__ or own_new:
         return None  # pragma: no cover - attrs frozen classes have their slots
     draft = type(
         f"{cls.__name__}Draft",
-        cls.__bases__,
+        (cls,),
         {
-            "__slots__": slots,
+            "__slots__": (),
+            "__init__": object.__init__,
             "__setattr__": object.__setattr__,
             "__delattr__": object.__delattr__,
         },
     )
-    probe: Any = object.__new__(draft)
+    probe: Any = draft()
     try:
         probe.__class__ = cls
     except TypeError:  # pragma: no cover - a layout CPython refuses
@@ -122,33 +126,62 @@ def _draft_class(cls: type) -> type | None:
     return draft
 
 
+def write_lines(
+    name: str, cls: type, values: Sequence[tuple[str, str]], env: dict[str, Any]
+) -> list[str]:
+    """
+    Source lines that make ``name``, a new ``cls`` whose fields get ``values``.
+
+    ``values`` pairs each field with the source of its value (a parameter, a
+    name in ``env`` or ``entity.<field>``). No converter or check runs: callers
+    pass values they have checked. The names ``env`` needs are added to it.
+
+    Raises:
+        ValueError: ``values`` does not set each field of ``cls`` once.
+    """
+    fields = [field.name for field in attrs.fields(cls)]
+    if sorted(field for field, _ in values) != sorted(fields):
+        msg = f"{cls.__name__} has the fields {fields}, not {[f for f, _ in values]}"
+        raise ValueError(msg)
+    draft = _draft_class(cls)
+    kind = f"{cls.__name__}_class"
+    if draft is None:  # pragma: no cover - see _draft_class
+        env.update({kind: cls, "new": object.__new__})
+        lines = [f"    {name} = new({kind})"]
+        for number, (field, value) in enumerate(values):
+            setter = f"set_{cls.__name__}_{number}"
+            env[setter] = _slot(cls, field).__set__
+            lines.append(f"    {setter}({name}, {value})")
+        return lines
+    env.update({kind: cls, f"{kind}_draft": draft})
+    lines = [f"    {name} = {kind}_draft()"]
+    lines += [f"    {name}.{field} = {value}" for field, value in values]
+    lines.append(f"    {name}.__class__ = {kind}")
+    return lines
+
+
+def compile_function(
+    name: str, params: Sequence[str], body: Sequence[str], env: dict[str, Any]
+) -> Callable[..., Any]:
+    """
+    Compile ``def name(*params)`` with ``body``, its globals being ``env``.
+
+    The source is crmkit's own, built from field and parameter names only: every
+    value it uses comes from ``env``.
+    """
+    source = "\n".join([f"def {name}({', '.join(params)}):", *body])
+    exec(compile(source, f"<crmkit {name}>", "exec"), env)  # noqa: S102 - crmkit's own source
+    function: Callable[..., Any] = env[name]
+    return function
+
+
 def _writer(
     cls: type, params: Sequence[str], values: Sequence[tuple[str, str]]
 ) -> Callable[..., Any]:
-    """
-    Generate ``write(*params)``: a new ``cls`` whose fields get the given values.
-
-    ``values`` pairs each field with the source of its value (a parameter, or
-    ``entity.<field>``). No converter or check runs: callers pass values they have
-    checked. The source is built only from the class's own field names.
-    """
-    draft = _draft_class(cls)
-    env: dict[str, Any] = {"new": object.__new__, "cls": cls, "draft": draft}
-    lines = [f"def write({', '.join(params)}):"]
-    if draft is not None:
-        lines.append("    made = new(draft)")
-        lines += [f"    made.{field} = {value}" for field, value in values]
-        lines.append("    made.__class__ = cls")
-    else:  # pragma: no cover - see _draft_class
-        lines.append("    made = new(cls)")
-        for number, (field, value) in enumerate(values):
-            env[f"set_{number}"] = _slot(cls, field).__set__
-            lines.append(f"    set_{number}(made, {value})")
-    lines.append("    return made")
-    source = "\n".join(lines)
-    exec(compile(source, f"<crmkit writer of {cls.__name__}>", "exec"), env)  # noqa: S102 - crmkit's own source
-    write: Callable[..., Any] = env["write"]
-    return write
+    """Generate ``write(*params)``: a new ``cls`` whose fields get ``values``."""
+    env: dict[str, Any] = {}
+    body = [*write_lines("made", cls, values, env), "    return made"]
+    return compile_function(f"write_{cls.__name__}", params, body, env)
 
 
 def _copier(cls: type, changed: tuple[str, ...]) -> Callable[..., Any]:

@@ -3,7 +3,8 @@ Stage history: when each deal entered and left each stage, who moved it, at what
 
 `StageHistory` is an append-only log fed with the events pipelines return. It keeps
 its entries in typed arrays (20 bytes a move, whatever the number of deals),
-and rebuilds `StageVisit` values on demand, per deal or in bulk.
+filled a few thousand entries at a time, and rebuilds `StageVisit` values on
+demand, per deal or in bulk.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Final
 from uuid import UUID
 
 import attrs
+import numpy as np
 
 from crmkit.ids import UserId
 from crmkit.pipelines._deals import ProbabilityOverridden
@@ -29,6 +31,8 @@ _OVERRIDE: Final = 1
 _NONE: Final = -1
 _WHO_BITS: Final = 32
 _WHO_MASK: Final = (1 << _WHO_BITS) - 1
+_PACK: Final = 8192
+_MAX_ENTRIES: Final = 2**31 - 1  # entries are numbered in C ints
 
 
 def _micros(at: datetime) -> int:
@@ -37,6 +41,33 @@ def _micros(at: datetime) -> int:
 
 def _time(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
+
+
+def _extend(packed: array[int], values: np.ndarray) -> None:
+    """Append ``values`` (of the array's own item type) to ``packed``."""
+    packed.frombytes(values.data.cast("B"))
+
+
+def _chain(rows: np.ndarray, last: np.ndarray, first: int) -> np.ndarray:
+    """
+    Each new entry's previous entry of the same deal; ``last`` moves to the new.
+
+    The new entries are numbered from ``first``, in order; ``rows`` says whose
+    each is, ``last`` holds each deal's latest entry (or -1) and is updated.
+    """
+    order = np.argsort(rows, kind="stable")
+    by_deal = rows[order]
+    starts = np.ones(len(rows), dtype=bool)
+    starts[1:] = by_deal[1:] != by_deal[:-1]
+    previous_by_deal = np.empty(len(rows), dtype=np.intc)
+    previous_by_deal[1:] = first + order[:-1]
+    previous_by_deal[starts] = last[by_deal[starts]]
+    ends = np.ones(len(rows), dtype=bool)
+    ends[:-1] = starts[1:]
+    last[by_deal[ends]] = first + order[ends]
+    previous = np.empty(len(rows), dtype=np.intc)
+    previous[order] = previous_by_deal
+    return previous
 
 
 class StageHistory:
@@ -52,11 +83,16 @@ class StageHistory:
         """Start an empty history."""
         # One row an entry: what happened and by whom (both interned, in one
         # number), when, and the row of the deal's previous entry, so each
-        # deal's entries chain backwards.
+        # deal's entries chain backwards; _last holds each deal's latest entry.
+        # New entries wait in plain lists (what, when and which deal), and are
+        # packed and chained _PACK at a time by numpy (array appends are slow).
         self._what_who = array("q")
         self._micros = array("q")
         self._previous = array("i")
         self._last = array("i")
+        self._new_what_who: list[int] = []
+        self._new_micros: list[int] = []
+        self._new_rows: list[int] = []
         self._deal_ids: list[UUID] = []
         self._deal_rows: dict[int, int] = {}
         self._moment: datetime | None = None
@@ -68,7 +104,7 @@ class StageHistory:
 
     def __len__(self) -> int:
         """The number of entries (stage entries and overrides)."""
-        return len(self._what_who)
+        return len(self._what_who) + len(self._new_rows)
 
     def record(self, events: Iterable[object]) -> None:
         """Append the stage moves and probability overrides among ``events``."""
@@ -99,11 +135,30 @@ class StageHistory:
             if at is not self._moment:
                 self._moment = at
                 self._moment_micros = _micros(at)
-            last = self._last
-            self._previous.append(last[row])
-            last[row] = len(self._what_who)
-            self._what_who.append(code << _WHO_BITS | who)
-            self._micros.append(self._moment_micros)
+            self._new_what_who.append(code << _WHO_BITS | who)
+            self._new_micros.append(self._moment_micros)
+            self._new_rows.append(row)
+            if len(self._new_rows) == _PACK:
+                self._pack()
+
+    def _pack(self) -> None:
+        """Move the new entries into the arrays, each chained to its deal's last."""
+        if not self._new_rows:
+            return
+        first = len(self._previous)
+        if first + len(self._new_rows) > _MAX_ENTRIES:
+            msg = f"a StageHistory holds at most {_MAX_ENTRIES:,} entries"
+            raise OverflowError(msg)
+        rows = np.array(self._new_rows, dtype=np.intp)
+        last = np.frombuffer(self._last, dtype=np.intc)
+        previous = _chain(rows, last, first)
+        del last  # lets the array grow again
+        _extend(self._previous, previous)
+        _extend(self._what_who, np.array(self._new_what_who, dtype=np.int64))
+        _extend(self._micros, np.array(self._new_micros, dtype=np.int64))
+        self._new_what_who.clear()
+        self._new_micros.clear()
+        self._new_rows.clear()
 
     def deal_ids(self) -> list[UUID]:
         """Every deal with at least one entry, in order of first appearance."""
@@ -111,6 +166,7 @@ class StageHistory:
 
     def visits(self, deal_id: UUID) -> tuple[StageVisit, ...]:
         """The deal's stays, oldest first; the last has no exit while it is there."""
+        self._pack()
         chain = []
         index = self._last_index(deal_id)
         while index != _NONE:
@@ -124,6 +180,7 @@ class StageHistory:
 
     def entered_at(self, deal_id: UUID) -> datetime | None:
         """When the deal entered its current stage (`None` if it has no history)."""
+        self._pack()
         index = self._last_index(deal_id)
         while index != _NONE and self._key_of(index)[0] != _ENTER:
             index = self._previous[index]
