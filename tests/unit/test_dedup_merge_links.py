@@ -217,12 +217,12 @@ def test_one_merge_reads_no_linking_table_whole(database, kind):
     assert {entity_id for _, entity_id in expected[merged]} <= relinked
 
 
-@pytest.mark.parametrize("query_at_most", [1000, 1])
+@pytest.mark.parametrize("queried", [True, False])
 def test_merge_groups_relinks_the_same_by_queries_or_by_a_scan(
-    database, monkeypatch, query_at_most
+    database, monkeypatch, queried
 ):
-    """Past QUERY_AT_MOST records the links are scanned; the outcome is the same."""
-    monkeypatch.setattr(links, "QUERY_AT_MOST", query_at_most)
+    """Whichever way the links are found, every group's links move the same."""
+    monkeypatch.setattr(links, "_queries_cost_less", lambda *_: queried)
     monkeypatch.setattr(links, "_IN_SIZE", 1)  # several in_ queries a field
     scanned = []
     real_scan = links.scan_links
@@ -236,7 +236,7 @@ def test_merge_groups_relinks_the_same_by_queries_or_by_a_scan(
     with database.unit_of_work() as uow:
         done = merge_groups(uow, groups, at=T0 + DAY)
         uow.commit()
-    assert (query_at_most == 1) == bool(scanned)
+    assert queried != bool(scanned)
     jean, other = (plan.survivor.id for plan, _ in done)
     with database.unit_of_work(readonly=True) as uow:
         deal = uow.deals.get(r["deal"].id)
@@ -245,6 +245,45 @@ def test_merge_groups_relinks_the_same_by_queries_or_by_a_scan(
     assert (jean, other) == deal.contact_ids
     assert (other, jean) == (known.source.id, known.target.id)
     assert jean == order.customer.id
+
+
+def _calls(database, count):
+    with database.unit_of_work() as uow:
+        uow.activities.add_many(
+            [_call(n, Person.create(at=T0, last_name="X")) for n in range(count)]
+        )
+        uow.commit()
+
+
+def _choice(database, ids):
+    with database.unit_of_work(readonly=True) as uow:
+        return links._queries_cost_less(uow, PERSON, ids)
+
+
+def test_on_sql_queries_are_chosen_while_they_cost_less_than_a_scan(tmp_path):
+    """Few records among many stored: queries; many among few: one scan."""
+    database = SqlDatabase.sqlite(tmp_path / "crm.db")
+    database.upgrade(at=T0)
+    try:
+        empty = _choice(database, 2)
+        _calls(database, 100)
+        # 2 records: 2 contains queries per list field, one in_ per other field
+        few = _choice(database, 2)
+        many = _choice(database, 40)
+    finally:
+        database.dispose()
+    assert (False, True, False) == (empty, few, many)
+
+
+def test_in_memory_a_few_records_are_queried_and_more_scanned():
+    """The in-memory adapter reads the table at each query: past a few, it scans."""
+    database = MemoryDatabase()
+    _calls(database, 100)
+    at_most = links.MEMORY_QUERY_AT_MOST
+    assert (True, False) == (
+        _choice(database, at_most),
+        _choice(database, at_most + 1),
+    )
 
 
 def test_links_of_many_records_are_found_in_chunks(database, monkeypatch):

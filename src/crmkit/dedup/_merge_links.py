@@ -34,6 +34,7 @@ from crmkit.model import (
 )
 from crmkit.repositories import UnitOfWork, contains, in_
 from crmkit.repositories._catalog import CATALOG
+from crmkit.repositories.memory import MemoryUnitOfWork
 
 __all__ = [
     "Link",
@@ -232,15 +233,23 @@ organisation: one for each field that `_REPOINT` changes."""
 _IN_SIZE: Final = 500
 """Ids in one ``in_`` condition, well below every dialect's limit of parameters."""
 
-QUERY_AT_MOST: Final = 1000
+ROWS_PER_QUERY: Final = 2.5
 """
-Up to this many records to merge, their links are found by queries; past it, by a scan.
+How many stored records a scan reads in the time one indexed query takes.
 
-A query costs about the same whatever the table size (an index lookup) but
-``contains`` takes one id at a time, so finding the links of many records
-takes one query per record for each field holding several ids, while a scan
-reads each linking table once whatever the number of records: see
-``benchmarks/bench_dedup_merge.py``, where the two meet.
+Measured on SQLite (``benchmarks/bench_dedup_merge.py``): a query by an
+indexed field costs about 0.45 ms, reading a record in a scan about 0.18 ms.
+Queries cost the same whatever the table size, a scan grows with it: with
+this ratio `index_links` picks the cheaper of the two for the number of
+records to merge and the number of records stored.
+"""
+
+MEMORY_QUERY_AT_MOST: Final = 16
+"""
+On the in-memory adapter, up to this many records to merge are queried.
+
+It keeps no index of references: each query reads the whole table, so past a
+handful of records one scan of each table costs less than a query per record.
 """
 
 LinkIndex = dict[UUID, set[tuple[type[Entity], UUID]]]
@@ -301,7 +310,7 @@ def scan_links(
     Go once through every type that can point to a party; index who points to ``ids``.
 
     Reading every linking table costs the same for one record as for many:
-    past `QUERY_AT_MOST` records, it is cheaper than a query per record.
+    for many records, it can cost less than a query per record.
     """
     wanted = frozenset(ids)
     scanned = (
@@ -318,13 +327,32 @@ def index_links(uow: UnitOfWork, kind: PartyKind, ids: Collection[UUID]) -> Link
     """
     Index who points to ``ids``, for several merges: by queries, or by a scan.
 
-    Queries up to `QUERY_AT_MOST` records, a scan past it (why: see there).
+    Whichever costs less (see `ROWS_PER_QUERY`): `contains` takes one id at a
+    time, so the queries grow with the number of records to merge, while a
+    scan reads each linking table once, and grows with the records stored.
     Each merge reads its indexed records again, so that it sees the merges
     made before it.
     """
-    if len(ids) <= QUERY_AT_MOST:
+    if _queries_cost_less(uow, kind, len(ids)):
         return query_links(uow, kind, ids)
     return scan_links(uow, kind, ids)
+
+
+def _query_count(kind: PartyKind, ids: int) -> int:
+    """How many queries `query_links` makes for ``ids`` records."""
+    chunks = -(-ids // _IN_SIZE)
+    return sum(
+        ids if field in CATALOG[cls].lists else chunks
+        for cls, field in _REFERENCES[kind]
+    )
+
+
+def _queries_cost_less(uow: UnitOfWork, kind: PartyKind, ids: int) -> bool:
+    """Whether querying the links of ``ids`` records costs less than a scan."""
+    if isinstance(uow, MemoryUnitOfWork):
+        return ids <= MEMORY_QUERY_AT_MOST
+    stored = sum(uow.repository(cls).count() for cls in _LINKING[kind])
+    return _query_count(kind, ids) * ROWS_PER_QUERY <= stored
 
 
 def find_links(
