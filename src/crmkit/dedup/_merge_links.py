@@ -233,23 +233,24 @@ organisation: one for each field that `_REPOINT` changes."""
 _IN_SIZE: Final = 500
 """Ids in one ``in_`` condition, well below every dialect's limit of parameters."""
 
-ROWS_PER_QUERY: Final = 2.5
+ROWS_PER_QUERY: Final = 8
 """
 How many stored records a scan reads in the time one indexed query takes.
 
 Measured on SQLite (``benchmarks/bench_dedup_merge.py``): a query by an
-indexed field costs about 0.45 ms, reading a record in a scan about 0.18 ms.
-Queries cost the same whatever the table size, a scan grows with it: with
-this ratio `index_links` picks the cheaper of the two for the number of
-records to merge and the number of records stored.
+indexed field costs about 0.46 ms, reading a record in a scan 0.045 to 0.07
+ms, so a query is worth 7 to 10 records. Queries cost the same whatever the
+table size, a scan grows with it: with this ratio `index_links` picks the
+cheaper of the two for the number of records to merge and of records stored.
 """
 
-MEMORY_QUERY_AT_MOST: Final = 16
+MEMORY_QUERY_AT_MOST: Final = 8
 """
 On the in-memory adapter, up to this many records to merge are queried.
 
 It keeps no index of references: each query reads the whole table, so past a
-handful of records one scan of each table costs less than a query per record.
+handful of records one scan of each table costs less than a query per record
+(measured: 16 records took 1.5 times a scan among 2,000 activities).
 """
 
 LinkIndex = dict[UUID, set[tuple[type[Entity], UUID]]]
