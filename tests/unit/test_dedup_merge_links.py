@@ -29,13 +29,18 @@ DAY = timedelta(days=1)
 PERSON, ORG = PartyKind.PERSON, PartyKind.ORGANIZATION
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def database(request, tmp_path):
     """An empty database of each adapter."""
     if request.param == "memory":
         yield MemoryDatabase()
         return
-    made = SqlDatabase.sqlite(tmp_path / "crm.db")
+    if request.param == "sqlite":
+        made = SqlDatabase.sqlite(tmp_path / "crm.db")
+    else:
+        made = SqlDatabase.postgres(request.getfixturevalue("make_pg_database")())
     made.upgrade(at=T0)
     yield made
     made.dispose()

@@ -227,11 +227,16 @@ _REFERENCES: Final[dict[PartyKind, tuple[tuple[type[Entity], str], ...]]] = {
         (Organization, "parent_id"),
     ),
 }
-"""The queryable fields through which each type can point to a person, or to an
-organisation: one for each field that `_REPOINT` changes."""
+"""
+The queryable fields through which each type can point to a person, or to an
+organisation: one for each field that `_REPOINT` changes.
+"""
 
 _IN_SIZE: Final = 500
 """Ids in one ``in_`` condition, well below every dialect's limit of parameters."""
+
+_PAGE: Final = 10_000
+"""Records read at a time from a query: the largest page `find` gives."""
 
 ROWS_PER_QUERY: Final = 8
 """
@@ -271,7 +276,7 @@ def _holding(
             for start in range(0, len(ordered), _IN_SIZE)
         ]
     for condition in conditions:
-        for batch in repository.batches(size=10_000, where={field: condition}):
+        for batch in repository.batches(size=_PAGE, where={field: condition}):
             yield from batch
 
 
