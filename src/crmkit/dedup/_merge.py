@@ -23,8 +23,8 @@ from crmkit.dedup._merge_links import (
     Link,
     LinkIndex,
     find_links,
+    index_links,
     repoint_self,
-    scan_links,
 )
 from crmkit.dedup._survivorship import (
     MasterChoice,
@@ -257,8 +257,9 @@ def plan_merge(
             shipped policy of the type.
         master_id: The record that survives, overriding the policy's strategy.
         at: When the merge happens.
-        links: An index of the records pointing to ``ids``, from a scan made
-            for several merges (`merge_groups` makes one); read again here.
+        links: An index of the records pointing to ``ids``, made once for
+            several merges (`merge_groups` makes one); read again here.
+            Without it, the records pointing to ``ids`` are found by queries.
 
     Raises:
         ValidationError: Fewer than two records, more than the limit, a record
@@ -369,17 +370,19 @@ def merge_groups(
     """
     Merge several groups (the clusters of `find_duplicates`), in ``uow``.
 
-    The records pointing to any of them are found in one pass, instead of one
-    per merge. Each group is planned after the previous one is applied; with
-    ``dry_run``, plans are made and nothing is written (each plan then sees
-    the records as they are). The caller commits: all groups or none.
+    The records pointing to any of them are found at once, by queries (or by
+    one pass over the linking tables, when there are so many records that it
+    costs less), instead of once per merge. Each group is planned after the
+    previous one is applied; with ``dry_run``, plans are made and nothing is
+    written (each plan then sees the records as they are). The caller
+    commits: all groups or none.
 
     Raises:
         ValidationError: As `plan_merge`, with a note naming the group.
     """
     policy = _policy_of(entity_type, policy)
     members = {i for group in groups for i in group}
-    index = scan_links(uow, _kind_of(policy.entity_type), members)
+    index = index_links(uow, _kind_of(policy.entity_type), members)
     done: list[tuple[MergePlan, MergeRecord | None]] = []
     for number, group in enumerate(groups):
         try:

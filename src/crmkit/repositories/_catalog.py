@@ -2,8 +2,11 @@
 Per entity type: the fields queries may use, and the contact points to index.
 
 Some fields hold several ids (an activity's ``lead_ids``, the ids of its
-``parties``): `contains` finds the entities that hold one, through an index
-of (field, id) pairs that the adapters keep beside each entity.
+``parties``, the organisations of a person's ``roles``): `contains` finds the
+entities that hold one, through an index of (field, id) pairs that the
+adapters keep beside each entity. Every reference to a person or an
+organisation is queryable, so that a merge finds the records pointing to the
+merged ones without reading every table.
 """
 
 from __future__ import annotations
@@ -200,6 +203,8 @@ _SPECS: Final[dict[type[Entity], dict[str, tuple[type, Extract]]]] = {
         team_id=UUID,
         campaign_id=UUID,
         lifecycle_stage=str,
+        converted_person_id=UUID,
+        converted_organization_id=UUID,
     ),
     Deal: _fields(
         name=str,
@@ -229,6 +234,7 @@ _SPECS: Final[dict[type[Entity], dict[str, tuple[type, Extract]]]] = {
         owner_id=UUID,
         team_id=UUID,
         organization_id=UUID,
+        requester_id=(UUID, lambda t: None if t.requester is None else t.requester.id),
     ),
     Order: _fields(
         number=str,
@@ -253,6 +259,7 @@ _LISTS: Final[dict[type[Entity], dict[str, ListField]]] = {
         "party_ids": ListField("parties", item_id="id"),
     },
     Deal: {"contact_ids": ListField("contact_ids")},
+    Person: {"organization_ids": ListField("roles", item_id="organization_id")},
 }
 """Fields holding several ids, by entity type: the links to other records."""
 

@@ -2,9 +2,12 @@
 The storage contract's tests of `contains`, mixed into `RepositoryContract`.
 
 Fields holding several ids (an activity's ``lead_ids``, ``deal_ids``,
-``ticket_ids`` and the ids of its ``parties``; a deal's ``contact_ids``) are
-found with ``where={field: contains(id)}``, and stay found as entities are
-added, updated, archived, restored and erased.
+``ticket_ids`` and the ids of its ``parties``; a deal's ``contact_ids``; the
+organisations of a person's roles) are found with ``where={field:
+contains(id)}``, and stay found as entities are added, updated, archived,
+restored and erased. The single references to a person or an organisation (a
+ticket's requester, a lead's converted person and organisation) are ordinary
+queryable fields.
 """
 
 from __future__ import annotations
@@ -16,15 +19,20 @@ from uuid import UUID
 import pytest
 
 from crmkit.errors import ValidationError
+from crmkit.ids import OrganizationId
 from crmkit.model import (
     Activity,
     ActivityKind,
     Deal,
     Entity,
+    Lead,
+    OrganizationRole,
     PartyKind,
     PartyRef,
+    Person,
+    Ticket,
 )
-from crmkit.repositories import Database, contains, eq, in_
+from crmkit.repositories import Database, contains, eq, in_, is_null
 
 __all__ = ["LinkedFieldsContract"]
 
@@ -240,6 +248,108 @@ class LinkedFieldsContract:
         with database.unit_of_work(readonly=True) as uow:
             found = uow.deals.find(where={"contact_ids": contains(_PERSON)})
         assert [deal.id] == [d.id for d in found.items]
+
+    def test_a_person_is_found_by_an_organisation_of_its_roles(
+        self, database: Database
+    ) -> None:
+        """A person's organization_ids are the organisations of its roles."""
+        employee = Person.create(
+            at=_T0,
+            last_name="Martin",
+            roles=(
+                OrganizationRole(organization_id=OrganizationId(_ORG), is_primary=True),
+                OrganizationRole(organization_id=OrganizationId(_DEAL)),
+            ),
+        )
+        adviser = Person.create(
+            at=_T0,
+            last_name="Durand",
+            roles=(
+                OrganizationRole(
+                    organization_id=OrganizationId(_DEAL), is_primary=True
+                ),
+            ),
+        )
+        _store(database, employee, adviser, Person.create(at=_T0, last_name="Petit"))
+
+        def holding(target: UUID) -> list[UUID]:
+            with database.unit_of_work(readonly=True) as uow:
+                page = uow.people.find(
+                    where={"organization_ids": contains(target)}, order_by="id"
+                )
+            return [p.id for p in page.items]
+
+        assert ([employee.id], _ids(employee, adviser)) == (
+            holding(_ORG),
+            holding(_DEAL),
+        )
+        left = employee.update(
+            {
+                "roles": (
+                    OrganizationRole(
+                        organization_id=OrganizationId(_DEAL), is_primary=True
+                    ),
+                )
+            },
+            at=_T0 + timedelta(hours=1),
+        )[0]
+        with database.unit_of_work() as uow:
+            uow.people.update(left)
+            uow.commit()
+        assert ([], _ids(employee, adviser)) == (holding(_ORG), holding(_DEAL))
+
+    def test_a_ticket_is_found_by_its_requester(self, database: Database) -> None:
+        """requester_id is the id of a ticket's requester, person or organisation."""
+        by_person = Ticket.create(
+            at=_T0, subject="Broken", requester=PartyRef(PartyKind.PERSON, _PERSON)
+        )
+        by_org = Ticket.create(
+            at=_T0,
+            subject="Invoice",
+            requester=PartyRef(PartyKind.ORGANIZATION, _ORG),
+        )
+        nobody = Ticket.create(at=_T0, subject="Alert")
+        _store(database, by_person, by_org, nobody)
+        with database.unit_of_work(readonly=True) as uow:
+            person = uow.tickets.find(where={"requester_id": _PERSON})
+            either = uow.tickets.find(
+                where={"requester_id": in_([_ORG, _PERSON])}, order_by="id"
+            )
+            unknown = uow.tickets.find(where={"requester_id": is_null()})
+        assert (
+            [by_person.id],
+            _ids(by_person, by_org),
+            [nobody.id],
+        ) == (
+            [t.id for t in person.items],
+            [t.id for t in either.items],
+            [t.id for t in unknown.items],
+        )
+
+    def test_a_lead_is_found_by_what_it_was_converted_to(
+        self, database: Database
+    ) -> None:
+        """converted_person_id and converted_organization_id are queryable."""
+        converted = Lead.create(
+            at=_T0,
+            last_name="Martin",
+            status="converted",
+            converted_person_id=_PERSON,
+            converted_organization_id=_ORG,
+        )
+        person_only = Lead.create(
+            at=_T0, last_name="Durand", converted_person_id=_LEAD_A
+        )
+        _store(database, converted, person_only, Lead.create(at=_T0, last_name="Petit"))
+        with database.unit_of_work(readonly=True) as uow:
+            people = uow.leads.find(
+                where={"converted_person_id": in_([_PERSON, _LEAD_A])}, order_by="id"
+            )
+            organization = uow.leads.find(where={"converted_organization_id": _ORG})
+        assert (_ids(converted, person_only), [converted.id]) == (
+            [lead.id for lead in people.items],
+            [lead.id for lead in organization.items],
+        )
 
     @pytest.mark.parametrize(
         ("where", "message"),
