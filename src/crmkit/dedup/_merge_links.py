@@ -34,7 +34,6 @@ from crmkit.model import (
 )
 from crmkit.repositories import UnitOfWork, contains, in_
 from crmkit.repositories._catalog import CATALOG
-from crmkit.repositories.memory import MemoryUnitOfWork
 
 __all__ = [
     "Link",
@@ -251,7 +250,7 @@ cheaper of the two for the number of records to merge and of records stored.
 
 MEMORY_QUERY_AT_MOST: Final = 8
 """
-On the in-memory adapter, up to this many records to merge are queried.
+Without indexed queries (the in-memory adapter), up to this many records are queried.
 
 It keeps no index of references: each query reads the whole table, so past a
 handful of records one scan of each table costs less than a query per record
@@ -355,7 +354,7 @@ def _query_count(kind: PartyKind, ids: int) -> int:
 
 def _queries_cost_less(uow: UnitOfWork, kind: PartyKind, ids: int) -> bool:
     """Whether querying the links of ``ids`` records costs less than a scan."""
-    if isinstance(uow, MemoryUnitOfWork):
+    if not uow.indexed_queries:
         return ids <= MEMORY_QUERY_AT_MOST
     stored = sum(uow.repository(cls).count() for cls in _LINKING[kind])
     return _query_count(kind, ids) * ROWS_PER_QUERY <= stored

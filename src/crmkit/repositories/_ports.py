@@ -317,6 +317,12 @@ class UnitOfWork(Protocol):
     teams: Repository[Team]
     campaigns: Repository[Campaign]
     stage_history: StageHistoryRepository
+    indexed_queries: bool
+    """
+    Whether a query on an indexed field (equality, `in_`, `contains`) reads only
+    the matching records (SQL) or every record of the table (in memory): callers
+    choosing between many queries and one scan read it.
+    """
 
     @property
     def merges(self) -> MergeLog:

@@ -189,6 +189,8 @@ class MemoryUnitOfWork(UnitOfWorkBase):
     .. versionadded:: 0.1
     """
 
+    indexed_queries = False  # every query reads the whole table
+
     def __init__(self, database: MemoryDatabase, *, readonly: bool = False) -> None:
         self.database = database
         self.readonly = readonly

@@ -229,6 +229,8 @@ class SqlUnitOfWork(UnitOfWorkBase):
     .. versionadded:: 0.1
     """
 
+    indexed_queries = True  # queryable fields are indexed columns and link rows
+
     def __init__(self, database: SqlDatabase, *, readonly: bool = False) -> None:
         self.database = database
         self.readonly = readonly
