@@ -88,6 +88,10 @@ def test_malformed_json_names_its_file_line_and_column(tmp_path):
         ({"names": ("first_name",)}, "names"),
         ({"blocking": ()}, "blocking"),
         ({"max_block_size": 1}, "max_block_size"),
+        (
+            {"blocking": (BlockingKey("p", (KeyPart("phone"),), max_block_size=1),)},
+            "blocking[0].max_block_size",
+        ),
         ({"method": Method.RULES, "rules": MatchingRules()}, "rules"),
         ({"model": FellegiSunter(m=(), u=())}, "model"),
     ],

@@ -118,8 +118,18 @@ def test_limit_and_min_probability(index):
     assert low.explanation.right_id == "?"  # the record checked has no id
 
 
-def test_blocks_over_the_cap_are_skipped_as_in_the_batch():
-    config = attrs.evolve(contact_config(), max_block_size=2)
+def _capped_at_two(config):
+    """Every key capped at two records: the configuration's cap, or each key's."""
+    uncapped = tuple(attrs.evolve(k, max_block_size=None) for k in config.blocking)
+    by_config = attrs.evolve(config, blocking=uncapped, max_block_size=2)
+    by_key = attrs.evolve(
+        config, blocking=tuple(attrs.evolve(k, max_block_size=2) for k in uncapped)
+    )
+    return [by_config, by_key]
+
+
+@pytest.mark.parametrize("config", _capped_at_two(contact_config()))
+def test_blocks_over_the_cap_are_skipped_as_in_the_batch(config):
     index = DedupIndex(config)
     same = {"first_name": "Anne", "last_name": "Roy", "phone": "0612345678"}
     index.add({**same, "id": "a"})
@@ -127,6 +137,8 @@ def test_blocks_over_the_cap_are_skipped_as_in_the_batch():
     index.add({**same, "id": "b"})
     assert index.find_matches(same) == []  # three records share each key
     assert [c.record_id for c in index.find_matches({**same, "id": "a"})] == ["b"]
+    batch = find_duplicates([{**same, "id": i} for i in "abc"], config)
+    assert batch.blocking.pairs == 0
 
 
 def test_the_index_grows_past_its_first_capacity():

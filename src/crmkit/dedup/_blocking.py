@@ -30,7 +30,7 @@ class BlockingReport:
     Attributes:
         pairs_by_key: Pairs each key generated (before the union).
         pairs: Distinct candidate pairs compared.
-        skipped_blocks: Per key, the blocks over ``max_block_size`` records,
+        skipped_blocks: Per key, the blocks over its cap (``max_block_size``),
             as (key value, size), largest first (at most ten per key).
 
     .. versionadded:: 0.1
@@ -199,7 +199,7 @@ def candidate_pairs(
     )
     for key in keys:
         record_keys, describe = key_codes(key, coded, tables)
-        pairs, too_big = _block_pairs(record_keys, size, max_block_size)
+        pairs, too_big = _block_pairs(record_keys, size, key.cap(max_block_size))
         by_key[key.name] = len(pairs)
         codes.append(pairs)
         if too_big:

@@ -171,6 +171,8 @@ class BlockingKey:
         parts: The fields it is built from.
         unordered: Sort the parts' values before joining them, so that first and
             last names swapped still share the key.
+        max_block_size: This key's cap on a block (default: the configuration's),
+            for a key whose large blocks are mostly namesakes.
 
     .. versionadded:: 0.1
     """
@@ -178,6 +180,11 @@ class BlockingKey:
     name: str
     parts: tuple[KeyPart, ...]
     unordered: bool = False
+    max_block_size: int | None = None
+
+    def cap(self, default: int) -> int:
+        """The most records a block of this key may hold to be paired."""
+        return default if self.max_block_size is None else self.max_block_size
 
 
 class Training(enum.StrEnum):
@@ -429,6 +436,10 @@ def _check_blocking(config: DedupConfig, known: frozenset[str]) -> None:
             raise InvalidDefinition(f"blocking[{k}].parts", "a key needs parts")
         for p, part in enumerate(key.parts):
             _need(f"blocking[{k}].parts[{p}].field", part.field, known)
+        if key.max_block_size is not None and key.max_block_size < 2:  # noqa: PLR2004 (a block needs a pair)
+            raise InvalidDefinition(
+                f"blocking[{k}].max_block_size", f"{key.max_block_size} < 2"
+            )
 
 
 def _check_model(config: DedupConfig) -> None:

@@ -81,10 +81,13 @@ _PERSON_COMPARISONS = (
 _PERSON_BLOCKING = (
     BlockingKey("email", (KeyPart("email"),)),
     BlockingKey("phone", (KeyPart("phone"),)),
+    # Past ten people sharing a name, the other keys (email, phone, postcode,
+    # street) find the duplicates among them: the rest are namesakes.
     BlockingKey(
         "names",
         (KeyPart("first_name", T.NAME_GROUP), KeyPart("last_name", T.PHONETIC_FR)),
         unordered=True,
+        max_block_size=10,
     ),
     BlockingKey(
         "names+postal_code",

@@ -5,10 +5,10 @@ Records are stored as codes into one vocabulary of normalised values (a row of
 small integers per record, no object per record); each blocking key is a hash
 table from the key's value to a doubly linked list of records threaded through
 integer arrays, so that adding, updating and removing a record costs a few
-dictionary operations. A query walks its blocks (skipping those over the
-configuration's ``max_block_size``, as the batch does), then scores the
-candidates with the batch's own scorer, so a pair gets the same decision and the
-same explanation either way.
+dictionary operations. A query walks its blocks (skipping those over its key's
+cap, the configuration's ``max_block_size`` unless the key sets its own, as the
+batch does), then scores the candidates with the batch's own scorer, so a pair
+gets the same decision and the same explanation either way.
 """
 
 from __future__ import annotations
@@ -517,12 +517,12 @@ class DedupIndex:
         own_slot: int,
         kinds: Collection[str] | None,
     ) -> list[int]:
-        cap = self.config.max_block_size
         found: dict[int, None] = {}
         for chains in self._chains:
             key = chains.value(normalised)
             if key is None:
                 continue
+            cap = chains.key.cap(self.config.max_block_size)
             members = chains.members(key, cap)
             others = [s for s in members if s != own_slot]
             if len(others) + 1 <= cap:
