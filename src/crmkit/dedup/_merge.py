@@ -527,7 +527,9 @@ def unmerge(
         raise NotFound("merge", merge_id)
     reasons: list[str] = []
     undos: list[_Undo] = []
-    converter = make_converter(schemas=schemas)
+    # Without schemas, the shared default converter: building one costs more
+    # than the rest of an undo.
+    converter = make_converter(schemas=schemas) if schemas else None
     for change in record.changes:
         undo = _plan_undo(uow, change, reasons, converter)
         if undo is not None:
@@ -554,7 +556,7 @@ def _plan_undo(
     uow: UnitOfWork,
     change: RecordChange,
     reasons: list[str],
-    converter: cattrs.Converter,
+    converter: cattrs.Converter | None,
 ) -> _Undo | None:
     cls = _entity_class(change.entity_type)
     name = f"{change.entity_type} {change.entity_id}"
