@@ -42,7 +42,7 @@ from crmkit.model import (
 )
 from crmkit.repositories._catalog import CATALOG
 from crmkit.repositories._ports import FieldHistoryEntry, Repository
-from crmkit.repositories._query import Page
+from crmkit.repositories._query import Page, Query
 from crmkit.values import EmailAddress, PhoneNumber
 
 __all__ = [
@@ -182,6 +182,26 @@ class RepositoryBase(Generic[_E]):
 
     _cls: type[_E]
     _unit: UnitOfWorkBase
+
+    def _query(
+        self,
+        where: Mapping[str, Any] | None,
+        order_by: str | Sequence[str],
+        limit: int,
+        after: str | None,
+        include_archived: bool,
+    ) -> Query:
+        """A checked query of this entity type's queryable fields."""
+        catalog = CATALOG[self._cls]
+        return Query.build(
+            catalog.field_types(),
+            where=where,
+            order_by=order_by,
+            limit=limit,
+            after=after,
+            include_archived=include_archived,
+            lists=catalog.list_types(),
+        )
 
     def _created_event(self, entity: Entity, actor: UserId | None) -> EntityCreated:
         return EntityCreated(

@@ -452,24 +452,6 @@ class MemoryRepository(RepositoryBase[_E]):
         cursor = encode_cursor(page[-1][0]) if len(keyed) > query.limit else None
         return Page(tuple(entity for _, entity in page), cursor)  # type: ignore[misc]
 
-    def _query(
-        self,
-        where: Mapping[str, Any] | None,
-        order_by: str | Sequence[str],
-        limit: int,
-        after: str | None,
-        include_archived: bool,
-    ) -> Query:
-        return Query.build(
-            self._catalog.field_types(),
-            where=where,
-            order_by=order_by,
-            limit=limit,
-            after=after,
-            include_archived=include_archived,
-            lists=self._catalog.list_types(),
-        )
-
     def _matching(self, query: Query) -> Iterator[tuple[_Row, dict[str, Any]]]:
         lists = self._catalog.lists
         for row in self._all_rows():

@@ -160,24 +160,6 @@ class SqlRepository(RepositoryBase[_E]):
             raise NotFound(self._type, ", ".join(map(str, missing)))
         return [self._load(found[i]) for i in ids]
 
-    def _query(
-        self,
-        where: Mapping[str, Any] | None,
-        order_by: str | Sequence[str],
-        limit: int,
-        after: str | None,
-        include_archived: bool,
-    ) -> Query:
-        return Query.build(
-            self._catalog.field_types(),
-            where=where,
-            order_by=order_by,
-            limit=limit,
-            after=after,
-            include_archived=include_archived,
-            lists=self._catalog.list_types(),
-        )
-
     def _filters(self, query: Query) -> list[ColumnElement[bool]]:
         filters = [
             self._holding(name, c.value)
