@@ -440,24 +440,36 @@ class MemoryRepository(RepositoryBase[_E]):
         """Return one page of entities matching every condition, in order."""
         query = self._query(where, order_by, limit, after, include_archived)
         fields = [key.field for key in query.order_by]
-        compare = _comparator([key.descending for key in query.order_by])
+        descending = [key.descending for key in query.order_by]
+        compare = _comparator(descending)
         keyed = [
             (tuple(values[f] for f in fields), row.entity)
-            for row, values in self._matching(query)
+            for row, values in self._matching(query, fields)
         ]
         if query.after is not None:
             keyed = [item for item in keyed if compare(item[0], query.after) > 0]
-        keyed.sort(key=functools.cmp_to_key(lambda a, b: compare(a[0], b[0])))  # type: ignore[index]
+        if any(descending):
+            keyed.sort(key=functools.cmp_to_key(lambda a, b: compare(a[0], b[0])))  # type: ignore[index]
+        else:  # the same order by a key (empty values last), a page and one more
+            keyed = heapq.nsmallest(query.limit + 1, keyed, key=_empty_last)
         page = keyed[: query.limit]
         cursor = encode_cursor(page[-1][0]) if len(keyed) > query.limit else None
         return Page(tuple(entity for _, entity in page), cursor)  # type: ignore[misc]
 
-    def _matching(self, query: Query) -> Iterator[tuple[_Row, dict[str, Any]]]:
+    def _matching(
+        self, query: Query, sort_fields: Sequence[str] = ()
+    ) -> Iterator[tuple[_Row, dict[str, Any]]]:
+        """The rows the query keeps, each with its values of the fields read."""
         lists = self._catalog.lists
+        extract = {
+            name: self._catalog.fields[name][1]
+            for name in (*(name for name, _ in query.where), *sort_fields)
+            if name not in lists
+        }
         for row in self._all_rows():
             if row.archived_at is not None and not query.include_archived:
                 continue
-            values = self._catalog.values(row.entity)
+            values = {name: read(row.entity) for name, read in extract.items()}
             if all(
                 _holds(
                     lists[name].ids(row.entity) if name in lists else values[name], c
@@ -646,6 +658,11 @@ def _holds(value: Any, condition: Condition) -> bool:
         Op.CONTAINS: lambda: wanted in value,
     }
     return checks[op]()
+
+
+def _empty_last(item: tuple[Sequence[Any], Any]) -> list[tuple[bool, Any]]:
+    """An ascending sort key of a row's values: empty values after the others."""
+    return [(value is None, value) for value in item[0]]
 
 
 def _comparator(
