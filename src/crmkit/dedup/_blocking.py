@@ -80,12 +80,12 @@ def key_codes(
     lookup: dict[str, int] = {"": -1}
     blank_values = vocabulary == ""
     parts = []
-    texts: list[Callable[[int], str]] = []
+    is_value: list[bool] = []  # per part: its codes index the vocabulary, or words
     for part in key.parts:
         column = codes[part.field]
         if part.transform is KeyTransform.VALUE and not key.unordered:
             parts.append(np.where(blank_values[column], -1, column))
-            texts.append(vocabulary.__getitem__)
+            is_value.append(True)
             continue
         transform = _transform(part.transform, tables)
         used = np.flatnonzero(np.bincount(column, minlength=len(vocabulary)))
@@ -99,7 +99,7 @@ def key_codes(
             count=len(used),
         )
         parts.append(per_value[column])
-        texts.append(lambda k: words[k])
+        is_value.append(False)
     words = list(lookup)[1:]
     stacked = np.stack(parts, axis=1)
     blank = (stacked < 0).any(axis=1)
@@ -112,8 +112,11 @@ def key_codes(
         combined = np.unique(merged, return_inverse=True)[1].astype(np.int64)
 
     def describe(record: int) -> str:
-        codes = stacked[record].tolist()
-        return " ".join(str(text(k)) for text, k in zip(texts, codes, strict=True))
+        part_codes = stacked[record].tolist()
+        return " ".join(
+            str(vocabulary[k] if value else words[k])
+            for value, k in zip(is_value, part_codes, strict=True)
+        )
 
     return np.where(blank, -1, combined).astype(np.int64), describe
 
