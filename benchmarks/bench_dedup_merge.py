@@ -28,6 +28,7 @@ from statistics import median
 from uuid import UUID, uuid4
 
 from crmkit.dedup import (
+    CONTACT_FIELDS,
     find_duplicates,
     merge,
     merge_groups,
@@ -57,18 +58,7 @@ from crmkit.repositories.memory import MemoryDatabase
 from crmkit.repositories.sql import SqlDatabase
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-COLUMNS = (
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "street",
-    "city",
-    "postal_code",
-    "country",
-)
+COLUMNS = ("id", *CONTACT_FIELDS)
 MAPPING = """
 entity = "person"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from uuid import UUID
 
 from crmkit.dedup import (
+    CONTACT_FIELDS,
     find_duplicates,
     merge_groups,
     person_policy,
@@ -29,18 +30,7 @@ from crmkit.io import import_entities, read_mapping
 from crmkit.model import Activity, ActivityKind, PartyKind, PartyRef
 from crmkit.repositories.sql import SqlDatabase
 
-COLUMNS = (
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "street",
-    "city",
-    "postal_code",
-    "country",
-)
+COLUMNS = ("id", *CONTACT_FIELDS)
 MAPPING = """
 entity = "person"
 
