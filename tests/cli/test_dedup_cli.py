@@ -52,6 +52,17 @@ def test_every_id_gets_a_cluster_singletons_included(runner, tmp_path):
     assert "4 records, 1 clusters of duplicates (2 records)" in result.output
 
 
+def test_workers_all_cores_or_a_count(runner, tmp_path):
+    result, out = _find(runner, tmp_path, HEADER + "".join(ROWS), "--workers", "-1")
+    assert 0 == result.exit_code, result.output
+    assert len(_read(out)) == len(ROWS)
+    result, _ = _find(runner, tmp_path, HEADER + "".join(ROWS), "--workers", "0")
+    assert 2 == result.exit_code
+    assert "'--workers': workers must be -1 (every core) or at least 1, not 0" in (
+        result.output
+    )
+
+
 def test_explain_writes_each_field_of_each_considered_pair(runner, tmp_path):
     """--explain: one row per field, with values, score and weight; vetoes too."""
     pairs = tmp_path / "pairs.csv"

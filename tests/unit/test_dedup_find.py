@@ -1,9 +1,12 @@
 """Batch dedup: blocking, decisions, vetoes, chaining guard, explanations."""
 
+import threading
+
 import attrs
 import numpy as np
 import pytest
 
+from crmkit._forked import can_fork
 from crmkit.dedup import (
     BlockingKey,
     Comparator,
@@ -328,3 +331,65 @@ def test_scores_cut_at_the_thresholds_change_no_decision(monkeypatch):
         floored._decisions.probability, exact._decisions.probability
     )
     assert next(floored.pairs()) == next(exact.pairs())  # explained exactly
+
+
+@pytest.mark.skipif(not can_fork(), reason="forking is not safe here")
+def test_work_shared_with_forked_copies_decides_as_one_process(monkeypatch):
+    """With two workers, normalising and scoring fork a copy; nothing else changes."""
+    forked = []
+    in_parts = _engine.in_parts
+
+    def counted(function, parts):
+        forked.append(len(parts))
+        return in_parts(function, parts)
+
+    monkeypatch.setattr(_engine, "in_parts", counted)
+    monkeypatch.setattr(_engine, "_FORKED_FROM", 100)  # fork on small data too
+    records = synthetic_contacts(1500, seed=7).records
+    alone = find_duplicates(records)
+    assert forked == []
+    shared = find_duplicates(records, workers=2)
+    assert forked == [2, 2]  # the fields, then the pairs, in halves
+    assert shared.cluster_ids == alone.cluster_ids
+    assert shared.blocking == alone.blocking
+    assert shared.model == alone.model
+    np.testing.assert_array_equal(
+        shared._decisions.probability, alone._decisions.probability
+    )
+    assert list(shared.pairs()) == list(alone.pairs())
+
+
+def test_no_fork_while_another_thread_runs(monkeypatch):
+    """A fork would copy only this thread: with another one running, none is made."""
+    monkeypatch.setattr(
+        _engine, "in_parts", lambda *_: pytest.fail("forked beside a thread")
+    )
+    monkeypatch.setattr(_engine, "_FORKED_FROM", 100)
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        result = find_duplicates(synthetic_contacts(600, seed=7).records, workers=2)
+    finally:
+        release.set()
+        thread.join()
+    assert len(result.clusters) > 0
+
+
+def test_fields_are_shared_out_by_normalising_cost():
+    fields = contact_config().fields
+    halves = _engine._shared_out(fields, 2)
+    assert sorted(f.name for half in halves for f in half) == sorted(
+        f.name for f in fields
+    )
+    costs = [
+        sum(_engine._NORMALISING_COST.get(f.kind, 1) for f in half) for half in halves
+    ]
+    assert abs(costs[0] - costs[1]) <= max(_engine._NORMALISING_COST.values())
+    assert len(_engine._shared_out(fields[:2], 8)) == 2  # a field is never split
+    assert len(_engine._shared_out(fields, 1)) == 1
+
+
+def test_workers_must_be_all_or_a_count():
+    with pytest.raises(ValueError, match="workers must be -1"):
+        find_duplicates([_rec("1", first_name="Ann")], workers=0)

@@ -9,6 +9,7 @@ from typing import IO, Final
 
 import click
 
+from crmkit._forked import cores
 from crmkit.cli._common import database_target, open_database, reports_errors
 from crmkit.cli._dedup_merge import merge_command
 from crmkit.dedup import (
@@ -131,6 +132,15 @@ def _write_explanations(handle: IO[str], pairs: Iterator[PairExplanation]) -> in
     return count
 
 
+def _cores(workers: int) -> int:
+    """``--workers`` checked: -1 or a count of cores."""
+    try:
+        cores(workers)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return workers
+
+
 @dedup.command("find")
 @click.argument(
     "input_file",
@@ -182,7 +192,8 @@ def _write_explanations(handle: IO[str], pairs: Iterator[PairExplanation]) -> in
     type=int,
     default=1,
     show_default=True,
-    help="Threads for comparisons (-1: all cores).",
+    callback=lambda _context, _option, value: _cores(value),
+    help="Cores to use (-1: all): forked processes on Linux, else threads.",
 )
 @reports_errors
 def find(  # noqa: PLR0917 (click passes options by name, one per option)

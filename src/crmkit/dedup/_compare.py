@@ -171,9 +171,17 @@ def compare_codes(
     if len(left_codes) == 0:
         return np.zeros(0)
     values = np.asarray(vocabulary, dtype=object)
+    scores: Scores = np.full(len(left_codes), np.nan)
+    rows = np.arange(len(left_codes))
+    if comparator in _REFLEXIVE:  # a value and itself score 1: no need to compare
+        same = left_codes == right_codes
+        equal = np.flatnonzero(same)
+        scores[equal[values[left_codes[equal]] != ""]] = 1.0
+        rows = np.flatnonzero(~same)
     width = len(values)
     distinct, inverse = np.unique(
-        left_codes.astype(np.int64) * width + right_codes, return_inverse=True
+        left_codes[rows].astype(np.int64) * width + right_codes[rows],
+        return_inverse=True,
     )
     lefts, rights = np.divmod(distinct, width)
     left_values, right_values = values[lefts], values[rights]
@@ -190,7 +198,7 @@ def compare_codes(
     )
     table = np.full(len(distinct), np.nan)
     table[known] = _COMPARATORS[comparator](batch)
-    scores: Scores = table[inverse]
+    scores[rows] = table[inverse]
     return scores
 
 
@@ -426,6 +434,19 @@ def _days(text: str) -> float:
     return float(date.fromisoformat(text).toordinal())
 
 
+# The comparators under which any value is a perfect match for itself.
+_REFLEXIVE: Final = frozenset(
+    {
+        Comparator.EXACT,
+        Comparator.JARO_WINKLER,
+        Comparator.LEVENSHTEIN,
+        Comparator.TOKEN_SET,
+        Comparator.INITIALS,
+        Comparator.NAME,
+        Comparator.EMAIL,
+        Comparator.PHONE,
+    }
+)
 _COMPARATORS: Final[dict[Comparator, Callable[[_Batch], Scores]]] = {
     Comparator.EXACT: _exact,
     Comparator.JARO_WINKLER: _jaro_winkler,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import pairwise
 from typing import Final
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmkit._forked import can_fork, cores, in_parts
 from crmkit._gc import cyclic_gc_paused
 from crmkit.dedup._blocking import BlockingReport, candidate_pairs
 from crmkit.dedup._cluster import cluster
@@ -36,7 +38,7 @@ from crmkit.dedup._model import (
     train_em,
     train_pseudo_labelled,
 )
-from crmkit.dedup._normalize import Normalizer
+from crmkit.dedup._normalize import FieldKind, Normalizer
 from crmkit.dedup._tables import Tables
 from crmkit.errors import FieldError, ValidationError
 
@@ -54,6 +56,17 @@ _PAIRS_AT_ONCE: Final = 1_000_000  # scored together; training samples this many
 _EXPLAINED_AT_ONCE: Final = 1000
 _IDS_SHOWN: Final = 10  # duplicate ids named: enough to act on
 _TOLERANCE: Final = 1e-9  # a score this close under a threshold reaches it
+_FORKED_FROM: Final = 20_000  # records or pairs: below, a fork costs what it saves
+# What normalising a field of 100,000 contacts costs, roughly, by kind (other
+# kinds: 1), to share fields out evenly between processes.
+_NORMALISING_COST: Final = {
+    FieldKind.EMAIL: 22,
+    FieldKind.PHONE: 22,
+    FieldKind.STREET: 18,
+    FieldKind.COMPANY: 9,
+    FieldKind.GIVEN_NAME: 5,
+    FieldKind.FAMILY_NAME: 4,
+}
 
 
 @attrs.frozen
@@ -80,6 +93,19 @@ class _Evidence:
     frequencies: dict[int, Floats]
     rule: npt.NDArray[np.int16]
     veto: npt.NDArray[np.int16]
+
+    @classmethod
+    def joined(cls, parts: Sequence[_Evidence]) -> _Evidence:
+        """The evidence of consecutive batches of pairs, as one."""
+        return cls(
+            levels=np.concatenate([p.levels for p in parts]),
+            frequencies={
+                k: np.concatenate([p.frequencies[k] for p in parts])
+                for k in parts[0].frequencies
+            },
+            rule=np.concatenate([p.rule for p in parts]),
+            veto=np.concatenate([p.veto for p in parts]),
+        )
 
 
 @attrs.frozen
@@ -177,16 +203,20 @@ class _Sides:
         better = (crossed_total > total[rows] + _SWAP_MARGIN) & (
             crossed_total >= _SWAP_MIN
         )
-        self.swapped[rows[better]] = True
         swapped = rows[better]
-        g, f = self.right_codes[given].copy(), self.right_codes[family].copy()
-        g[swapped], f[swapped] = f[swapped], g[swapped]
-        self.right_codes[given], self.right_codes[family] = g, f
-        self.cache.clear()
+        self.cross(given, family, swapped)
         for name in (given, family):
             scores = direct[name].copy()
             scores[swapped] = crossed[name][better]
             self.cache[(name, Comparator.NAME)] = scores
+
+    def cross(self, given: str, family: str, rows: Indices) -> None:
+        """Compare the right side's given and family names crossed in some pairs."""
+        self.swapped[rows] = True
+        g, f = self.right_codes[given].copy(), self.right_codes[family].copy()
+        g[rows], f[rows] = f[rows], g[rows]
+        self.right_codes[given], self.right_codes[family] = g, f
+        self.cache.clear()
 
 
 def _floors(config: DedupConfig) -> dict[tuple[str, Comparator], float]:
@@ -256,13 +286,16 @@ class _Scorer:
         *,
         coded: Encoded | None = None,
         tf: Mapping[str, Mapping[str, float]] | None = None,
+        processes: int = 1,
     ) -> None:
+        """``processes``: how many may share the scoring of many pairs (forked)."""
         self.config = config
         self.columns = columns
         self.vocabulary, self.codes = coded or encode(columns)
         self.tables = tables
         self.threshold = threshold
         self.workers = workers
+        self.processes = processes
         self.model = config.model
         self.floors = _floors(config)
         self.tf = (
@@ -278,9 +311,41 @@ class _Scorer:
     def _sides(
         self, left: Indices, right: Indices, *, decisions_only: bool = False
     ) -> _Sides:
+        processes = min(self.processes, len(left) // _FORKED_FROM)
+        if decisions_only and processes > 1:
+            return self._sides_in_parts(left, right, processes)
         sides = _Sides(self, left, right, decisions_only=decisions_only)
         if self.config.names:
             sides.swap_names(*self.config.names)
+        return sides
+
+    def _decision_evidence(
+        self, left: Indices, right: Indices
+    ) -> tuple[_Evidence, Bools]:
+        """The evidence decisions need, and which pairs had their names crossed."""
+        sides = _Sides(self, left, right, decisions_only=True)
+        if self.config.names:
+            sides.swap_names(*self.config.names)
+        return self._evidence(sides), sides.swapped
+
+    def _sides_in_parts(self, left: Indices, right: Indices, processes: int) -> _Sides:
+        """
+        Decision sides whose evidence was found in ``processes`` parts at once.
+
+        Every pair's evidence is its own, so consecutive runs of pairs are
+        scored in forked copies of this process and joined.
+        """
+        bounds = np.linspace(0, len(left), processes + 1).astype(np.int64).tolist()
+        found = in_parts(
+            self._decision_evidence,
+            [(left[a:b], right[a:b]) for a, b in pairwise(bounds)],
+        )
+        sides = _Sides(self, left, right, decisions_only=True)
+        if self.config.names:
+            swapped = np.concatenate([crossed for _, crossed in found])
+            given, family = self.config.names
+            sides.cross(given, family, np.flatnonzero(swapped))
+        sides.evidence = _Evidence.joined([evidence for evidence, _ in found])
         return sides
 
     def levels(self, left: Indices, right: Indices) -> npt.NDArray[np.int8]:
@@ -546,12 +611,55 @@ def _normalise(
     records: Sequence[Mapping[str, str | None]],
     fields: Sequence[Field],
     normalizer: Normalizer,
+    processes: int = 1,
 ) -> Encoded:
     """
     `encode` of the records' normalised fields, each distinct value normalised once.
 
-    The blank value is index 0.
+    The blank value is index 0. With ``processes`` over 1 (and records enough),
+    the fields are shared out between forked copies of this process.
     """
+    groups = _shared_out(fields, min(processes, len(records) // _FORKED_FROM))
+    if len(groups) < 2:  # noqa: PLR2004 (one group: nothing to share)
+        return _normalise_fields(records, fields, normalizer)
+    parts = in_parts(
+        _normalise_fields, [(records, group, normalizer) for group in groups]
+    )
+    lookup: dict[str, int] = {}
+    codes = {}
+    for vocabulary, part_codes in parts:
+        renumbered = np.fromiter(
+            (lookup.setdefault(v, len(lookup)) for v in vocabulary.tolist()),
+            dtype=np.int64,
+            count=len(vocabulary),
+        )
+        codes.update({name: renumbered[c] for name, c in part_codes.items()})
+    return np.asarray(list(lookup), dtype=object), {
+        f.name: codes[f.name] for f in fields
+    }
+
+
+def _shared_out(fields: Sequence[Field], processes: int) -> list[list[Field]]:
+    """
+    The fields in at most ``processes`` groups of about the same normalising cost.
+
+    The costliest first, each to the group with the least so far.
+    """
+    groups: list[list[Field]] = [[] for _ in range(max(processes, 1))]
+    loads = [0] * len(groups)
+    for field in sorted(fields, key=lambda f: -_NORMALISING_COST.get(f.kind, 1)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(field)
+        loads[lightest] += _NORMALISING_COST.get(field.kind, 1)
+    return [group for group in groups if group]
+
+
+def _normalise_fields(
+    records: Sequence[Mapping[str, str | None]],
+    fields: Sequence[Field],
+    normalizer: Normalizer,
+) -> Encoded:
+    """`_normalise` in this process."""
     lookup = {"": 0}
     codes = {}
     for field in fields:
@@ -600,8 +708,17 @@ def prepare(
     tables: Tables | None,
     workers: int,
 ) -> tuple[tuple[str, ...], Indices, Indices, BlockingReport, _Scorer]:
-    """Read ids, normalise, block, and build the scorer for a batch."""
+    """
+    Read ids, normalise, block, and build the scorer for a batch.
+
+    ``workers`` cores: one process each where forking is safe (rapidfuzz then
+    uses one thread in each), else rapidfuzz's threads.
+    """
     tables = tables or Tables.default()
+    wanted = cores(workers)
+    processes = wanted if can_fork() else 1
+    if processes > 1:
+        workers = 1
     ids = _read_ids(records, id_field)
     coded = _normalise(
         records,
@@ -609,6 +726,7 @@ def prepare(
         Normalizer(
             tables=tables, default_region=config.region, plus_tags=config.plus_tags
         ),
+        processes,
     )
     vocabulary, codes = coded
     columns = {name: vocabulary[column] for name, column in codes.items()}
@@ -626,6 +744,7 @@ def prepare(
         config.threshold if threshold is None else threshold,
         workers,
         coded=coded,
+        processes=processes,
     )
     return ids, left, right, report, scorer
 
@@ -704,10 +823,17 @@ def find_duplicates(
         id_field: The field holding each record's unique id.
         threshold: Override the configuration's match probability threshold.
         tables: Normalisation tables (default: the shipped ones).
-        workers: Threads for rapidfuzz's batch comparisons (``-1``: all cores).
+        workers: The cores to use (``-1``: all). On Linux (not on macOS or
+            Windows), normalising and scoring are shared between this process
+            and forked copies of it, one per core, when no other Python
+            thread runs (a fork copies only the calling thread, and a lock
+            another one held would stay locked in the copy); otherwise
+            rapidfuzz's batch comparisons use that many threads. The results
+            are the same either way.
 
     Raises:
         ValidationError: A record without id, or ids used twice (all named).
+        ValueError: ``workers`` is 0 or below -1.
     """
     config = config or contact_config()
     ids, left, right, report, scorer = prepare(
