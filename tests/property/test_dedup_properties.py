@@ -2,10 +2,19 @@
 
 import math
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit.dedup import Comparator, FieldKind, Normalizer, compare, find_duplicates
+from crmkit.dedup import (
+    Comparator,
+    FieldKind,
+    Normalizer,
+    Tables,
+    _compare,
+    compare,
+    find_duplicates,
+)
 
 N = Normalizer()
 texts = st.text(
@@ -66,3 +75,43 @@ def test_every_record_is_clustered_and_pairs_are_symmetric(rows):
         back = result.explain(pair.right_id, pair.left_id)
         assert abs(pair.probability - back.probability) < 1e-9
         assert pair.matched == back.matched
+
+
+_TABLES = Tables.default()
+_TABLE_NAMES = sorted({name for group in _TABLES.nickname_groups for name in group})
+given_names = st.one_of(
+    st.sampled_from(_TABLE_NAMES),
+    st.sampled_from(_TABLE_NAMES).map(lambda name: name[:1]),  # initials
+    st.builds(
+        " ".join, st.lists(st.sampled_from(_TABLE_NAMES), min_size=2, max_size=3)
+    ),
+    texts.map(N.given_name),
+    st.text(alphabet="abjmrz", min_size=1, max_size=4),
+)
+
+
+@given(pairs=st.lists(st.tuples(given_names, given_names), min_size=1, max_size=40))
+def test_name_variants_tested_at_once_answer_as_one_pair_at_a_time(pairs):
+    """The vectorised variant and initials tests agree with the per-pair ones."""
+    pairs = [(a, b) for a, b in pairs if a and b]
+    if not pairs:
+        return
+    left, right = zip(*pairs, strict=True)
+    vocabulary, lc, rc = _compare._factorize(np.asarray(left), np.asarray(right))
+    batch = _compare._Batch(
+        np.asarray(left, dtype=object),
+        np.asarray(right, dtype=object),
+        tables=_TABLES,
+        scale=1.0,
+        workers=1,
+        codes=(np.asarray(vocabulary, dtype=object), lc, rc),
+    )
+    expected_variant = [
+        1.0
+        if _compare._same_name(a, b, _TABLES)
+        else _compare._INITIAL_SCORE * _compare._is_variant_initial(a, b, _TABLES)
+        for a, b in pairs
+    ]
+    expected_initials = [_compare._is_variant_initial(a, b, _TABLES) for a, b in pairs]
+    assert _compare._variant_scores(batch).tolist() == expected_variant
+    assert _compare._initials(batch).tolist() == expected_initials

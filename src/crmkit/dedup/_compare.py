@@ -9,9 +9,10 @@ and models read as "no evidence" (neither a match nor against one).
 from __future__ import annotations
 
 import enum
+import string
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -171,12 +172,12 @@ def compare_codes(
     if len(left_codes) == 0:
         return np.zeros(0)
     values = np.asarray(vocabulary, dtype=object)
+    blank = values == ""
     scores: Scores = np.full(len(left_codes), np.nan)
     rows = np.arange(len(left_codes))
     if comparator in _REFLEXIVE:  # a value and itself score 1: no need to compare
         same = left_codes == right_codes
-        equal = np.flatnonzero(same)
-        scores[equal[values[left_codes[equal]] != ""]] = 1.0
+        scores[same & ~blank[left_codes]] = 1.0
         rows = np.flatnonzero(~same)
     width = len(values)
     distinct, inverse = np.unique(
@@ -184,12 +185,11 @@ def compare_codes(
         return_inverse=True,
     )
     lefts, rights = np.divmod(distinct, width)
-    left_values, right_values = values[lefts], values[rights]
-    known = np.flatnonzero((left_values != "") & (right_values != ""))
+    known = np.flatnonzero(~(blank[lefts] | blank[rights]))
     lefts, rights = lefts[known], rights[known]
     batch = _Batch(
-        left_values[known],
-        right_values[known],
+        values[lefts],
+        values[rights],
         tables=tables,
         scale=scale,
         workers=workers,
@@ -312,7 +312,88 @@ def _initials(batch: _Batch) -> Scores:
     The initial of a variant counts: ``R.`` may be Bobby (Robert).
     """
     tables = batch.tables
-    return _each_pair(batch, lambda a, b: _is_variant_initial(a, b, tables))
+    decided, _, initial = _variant_tests(batch)
+    scores: Scores = initial.astype(np.float64)
+    rest = np.flatnonzero(~decided)
+    scores[rest] = _each_pair(
+        batch.subset(rest), lambda a, b: _is_variant_initial(a, b, tables)
+    )
+    return scores
+
+
+class _NameFacts(NamedTuple):
+    """
+    Per value (by index): what the variant tests read, as arrays.
+
+    ``plain``: one word of ``a-z0-9`` in at most one variant group, for which
+    the other arrays decide the tests; other values are tested one pair at a
+    time.
+    """
+
+    plain: npt.NDArray[np.bool_]
+    group: Indices  # its variant group, or -1
+    length: Indices
+    first: Indices  # its first letter, as a bit number
+    variant_initials: Indices  # a bit per first letter of its group's names
+
+
+_LETTER_BITS: Final = {
+    c: bit for bit, c in enumerate(string.ascii_lowercase + string.digits)
+}
+
+
+def _name_facts(batch: _Batch) -> _NameFacts:
+    values, lc, rc = batch.codes
+    tables = batch.tables
+    size = len(values)
+    facts = _NameFacts(
+        plain=np.zeros(size, dtype=bool),
+        group=np.full(size, -1, dtype=np.int64),
+        length=np.zeros(size, dtype=np.int64),
+        first=np.zeros(size, dtype=np.int64),
+        variant_initials=np.zeros(size, dtype=np.int64),
+    )
+    for k in distinct(np.concatenate([lc, rc])).tolist():
+        value = str(values[k])
+        groups = tables.given_name_groups(value)
+        initials = {n[:1] for g in groups for n in tables.nickname_groups[g]}
+        if (
+            not value
+            or len(groups) > 1
+            or not set(value) | initials <= _LETTER_BITS.keys()
+        ):
+            continue
+        facts.plain[k] = True
+        facts.length[k] = len(value)
+        facts.first[k] = _LETTER_BITS[value[0]]
+        facts.group[k] = next(iter(groups), -1)
+        facts.variant_initials[k] = sum(1 << _LETTER_BITS[c] for c in initials)
+    return facts
+
+
+def _variant_tests(
+    batch: _Batch,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """
+    Per pair: whether the arrays decided, same name, and initials (of a variant).
+
+    As `_same_name` and `_is_variant_initial` answer, for pairs of plain values.
+    """
+    _, lc, rc = batch.codes
+    facts = _name_facts(batch)
+    decided = facts.plain[lc] & facts.plain[rc]
+    same = (lc == rc) | ((facts.group[lc] >= 0) & (facts.group[lc] == facts.group[rc]))
+    left_shorter = facts.length[lc] <= facts.length[rc]
+    short, long_ = np.where(left_shorter, lc, rc), np.where(left_shorter, rc, lc)
+    letter = facts.first[short]
+    initial = (lc == rc) | (
+        (facts.length[short] == 1)
+        & (
+            (letter == facts.first[long_])
+            | ((facts.variant_initials[long_] >> letter) & 1).astype(bool)
+        )
+    )
+    return decided, same, initial
 
 
 def _phonetic(code: Callable[[str], str]) -> Callable[[_Batch], Scores]:
@@ -324,21 +405,30 @@ def _phonetic(code: Callable[[str], str]) -> Callable[[_Batch], Scores]:
 
 def _name(batch: _Batch) -> Scores:
     """Jaro-Winkler; 1 for variants (Bob/Robert), 0.92 or more for initials (J/John)."""
-    tables = batch.tables
     scores = _pairwise(
         JaroWinkler.normalized_similarity, batch.left, batch.right, batch.workers
     )
     unsure = np.flatnonzero((scores < 1.0) & _may_vary(batch))
     if len(unsure):
-
-        def variant(a: str, b: str) -> float:
-            if _same_name(a, b, tables):
-                return 1.0
-            return _INITIAL_SCORE if _is_variant_initial(a, b, tables) else 0.0
-
         scores[unsure] = np.maximum(
-            scores[unsure], _each_pair(batch.subset(unsure), variant)
+            scores[unsure], _variant_scores(batch.subset(unsure))
         )
+    return scores
+
+
+def _variant_scores(batch: _Batch) -> Scores:
+    """1 for variants of one name, `_INITIAL_SCORE` for initials, else 0."""
+    tables = batch.tables
+
+    def variant(a: str, b: str) -> float:
+        if _same_name(a, b, tables):
+            return 1.0
+        return _INITIAL_SCORE if _is_variant_initial(a, b, tables) else 0.0
+
+    decided, same, initial = _variant_tests(batch)
+    scores: Scores = np.where(same, 1.0, np.where(initial, _INITIAL_SCORE, 0.0))
+    rest = np.flatnonzero(~decided)
+    scores[rest] = _each_pair(batch.subset(rest), variant)
     return scores
 
 
