@@ -7,8 +7,11 @@ street abbreviations, blanked fields, upper case; and households, colleagues and
 namesakes as hard negatives), generated once per size with a fixed seed and given
 to every tool in the same run. Each tool runs in its own forked process, so its
 peak RSS (``ru_maxrss``, data included; plus its largest worker process, if it
-forks any) and CPU time (user + system, all its threads and worker processes)
-are its own; on a shared machine the CPU ratio is the steadier one.
+forks any: an upper bound, pages they share are counted twice) and CPU time
+(user + system, all its threads and worker processes) are its own; on a shared
+machine the CPU ratio is the steadier one. "peak PSS" is the largest sum of the
+proportional set sizes of the tool's process and its workers, sampled every
+50 ms: the memory they held together.
 
 - crmkit: ``find_duplicates(records, workers=-1)`` with the default contact
   configuration, untuned (it fits its model to the data; it uses every core,
@@ -55,6 +58,8 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from rich.console import Console
@@ -397,6 +402,7 @@ FEBRL_TOOLS: dict[str, Callable[[Sequence[dict[str, str]]], Clusters]] = {
 }
 _DATA: list[dict[str, str]] = []
 _OURS = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+_PSS_EVERY = 0.05  # seconds between samples of a tool's memory
 
 
 def _cpu_seconds() -> float:
@@ -433,6 +439,28 @@ def _child(tool: str, queue: Any, febrl: bool) -> None:
         return
     elapsed, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
     queue.put((tool, clusters, elapsed, cpu, _peak_kib(), ""))
+
+
+def _tree_pss_kib(pid: int) -> int:
+    """
+    The proportional set size of a process and of the processes it forked.
+
+    A page shared by n processes counts 1/n in each, so the sum is the memory
+    they hold together (Linux ``smaps_rollup``; 0 where it cannot be read).
+    """
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    total = 0
+    for member in (pid, *map(int, children)):
+        try:
+            rollup = Path(f"/proc/{member}/smaps_rollup").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        found = re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE)
+        total += int(found.group(1)) if found else 0
+    return total
 
 
 def _versions() -> str:
@@ -485,6 +513,7 @@ def _compare_tools(
         "time s",
         "CPU s",
         "peak RSS MiB",
+        "peak PSS MiB",
         "precision",
         "recall",
         "F1",
@@ -501,10 +530,18 @@ def _compare_tools(
         queue = context.Queue()
         process = context.Process(target=_child, args=(tool, queue, febrl))
         process.start()
-        name, clusters, elapsed, cpu, peak_kib, error = queue.get()
+        peak_pss_kib = 0
+        while True:
+            try:
+                name, clusters, elapsed, cpu, peak_kib, error = queue.get(
+                    timeout=_PSS_EVERY
+                )
+                break
+            except Empty:
+                peak_pss_kib = max(peak_pss_kib, _tree_pss_kib(process.pid))
         process.join()
         if clusters is None:
-            table.add_row(name, "failed", "", "", "", "", "", error[:40])
+            table.add_row(name, "failed", "", "", "", "", "", "", error[:40])
             continue
         scores = pairwise_scores(clusters, truth)
         base = (elapsed, cpu) if name == "crmkit" else base
@@ -513,6 +550,7 @@ def _compare_tools(
             f"{elapsed:.1f}",
             f"{cpu:.1f}",
             f"{peak_kib / 1024:.0f}",
+            f"{peak_pss_kib / 1024:.0f}",
             f"{scores.precision:.4f}",
             f"{scores.recall:.4f}",
             f"{scores.f1:.4f}",
@@ -537,7 +575,7 @@ def main() -> None:
         help="skip the peers on larger sets (crmkit still runs; the table says so)",
     )
     args = parser.parse_args()
-    console = Console(width=120)
+    console = Console(width=140)
     console.print(
         f"Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}, "
