@@ -18,7 +18,6 @@ from crmkit.values import PhoneNumber
 
 __all__ = ["FieldKind", "Normalizer", "PlusTags"]
 
-_SPACES: Final = re.compile(r"\s+")
 _NON_DIGIT: Final = re.compile(r"\D+")
 _CONNECTORS: Final = frozenset({"and", "et", "und", "y", "e"})
 _CITY_SAINTS: Final = {"st": "saint", "ste": "sainte"}
@@ -113,7 +112,7 @@ class Normalizer:
 
     def email(self, value: str) -> str:
         """Lower case without spaces, ``+tag`` and provider-ignored dots."""
-        text = _SPACES.sub("", value).lower()
+        text = "".join(value.split()).lower()
         local, at, domain = text.rpartition("@")
         if not at or not local:
             return text
