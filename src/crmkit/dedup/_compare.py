@@ -79,6 +79,7 @@ _PHONE_TAIL: Final = 8
 _PHONE_EDITED_MAX: Final = 0.5  # numbers that differ: edit similarity, halved
 _INITIAL_SCORE: Final = 0.92
 _SHORT_NAME: Final = 3
+_TESTED_AT_ONCE_FROM: Final = 200  # pairs: fewer are tested faster one at a time
 
 
 class Comparator(enum.StrEnum):
@@ -312,12 +313,16 @@ def _initials(batch: _Batch) -> Scores:
     The initial of a variant counts: ``R.`` may be Bobby (Robert).
     """
     tables = batch.tables
+
+    def initials(a: str, b: str) -> float:
+        return _is_variant_initial(a, b, tables)
+
+    if len(batch.left) < _TESTED_AT_ONCE_FROM:
+        return _each_pair(batch, initials)
     decided, _, initial = _variant_tests(batch)
     scores: Scores = initial.astype(np.float64)
     rest = np.flatnonzero(~decided)
-    scores[rest] = _each_pair(
-        batch.subset(rest), lambda a, b: _is_variant_initial(a, b, tables)
-    )
+    scores[rest] = _each_pair(batch.subset(rest), initials)
     return scores
 
 
@@ -425,6 +430,8 @@ def _variant_scores(batch: _Batch) -> Scores:
             return 1.0
         return _INITIAL_SCORE if _is_variant_initial(a, b, tables) else 0.0
 
+    if len(batch.left) < _TESTED_AT_ONCE_FROM:
+        return _each_pair(batch, variant)
     decided, same, initial = _variant_tests(batch)
     scores: Scores = np.where(same, 1.0, np.where(initial, _INITIAL_SCORE, 0.0))
     rest = np.flatnonzero(~decided)
