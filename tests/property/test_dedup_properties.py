@@ -14,6 +14,7 @@ from crmkit.dedup import (
     Normalizer,
     Tables,
     _compare,
+    _phonetic,
     compare,
     find_duplicates,
 )
@@ -119,3 +120,15 @@ def test_name_variants_tested_at_once_answer_as_one_pair_at_a_time(at_once_from,
     with patch.object(_compare, "_TESTED_AT_ONCE_FROM", at_once_from):
         assert _compare._variant_scores(batch).tolist() == expected_variant
         assert _compare._initials(batch).tolist() == expected_initials
+
+
+# What a French code holds between rules: letters, and the digits of nasal vowels.
+codes_so_far = st.text(alphabet="abcdefghijklmnopqrstuvwxyz123", max_size=12)
+
+
+@given(code=codes_so_far)
+def test_a_french_rule_skipped_for_lack_of_needles_would_change_nothing(code):
+    """The needles of each French phonetic rule are present wherever it matches."""
+    for pattern, replacement, needles in _phonetic._FRENCH_RULES:
+        if not any(needle in code for needle in needles):
+            assert pattern.sub(replacement, code) == code, pattern.pattern

@@ -18,34 +18,40 @@ __all__ = ["english_code", "french_code"]
 _LETTERS: Final = re.compile(r"[^a-z]")
 _DOUBLES: Final = re.compile(r"(.)\1+")
 
+# (pattern, replacement, needles): a rule can only match a code holding one of
+# its needles, so codes without any skip it (most rules, for most names).
 _FRENCH_RULES: Final = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"ph", "f"),
-        (r"ault$", "o"),
-        (r"bv", "v"),
-        (r"(?<=[aeiouy])s(?=[aeiouy])", "z"),
-        (r"sch|sh", "ch"),
-        (r"qu|q|ck", "k"),
-        (r"gu(?=[eiy])", "g"),
-        (r"ge(?=[aou])", "j"),
-        (r"g(?=[eiy])", "j"),
-        (r"c(?=[eiy])", "s"),
-        (r"th", "t"),
-        (r"(?<!c)h", ""),
-        (r"eaux?|aux?|au", "o"),
-        (r"(?:ain|ein|aim|eim|in|im|yn|ym)(?![aeiouy])", "1"),
-        (r"(?:an|am|en|em)(?![aeiouy])", "2"),
-        (r"(?:on|om)(?![aeiouy])", "3"),
-        (r"(?:un|um)(?![aeiouy])", "1"),
-        (r"oi|oy", "wa"),
-        (r"ou", "u"),
-        (r"ai|ei|ez$|er$|et$", "e"),
-        (r"y", "i"),
-        (r"w", "v"),
-        (r"x", "ks"),
-        (r"c", "k"),
-        (r"z", "s"),
+    (re.compile(pattern), replacement, needles)
+    for pattern, replacement, needles in (
+        (r"ph", "f", ("ph",)),
+        (r"ault$", "o", ("ault",)),
+        (r"bv", "v", ("bv",)),
+        (r"(?<=[aeiouy])s(?=[aeiouy])", "z", ("s",)),
+        (r"sch|sh", "ch", ("sh", "sch")),
+        (r"qu|q|ck", "k", ("q", "ck")),
+        (r"gu(?=[eiy])", "g", ("gu",)),
+        (r"ge(?=[aou])", "j", ("ge",)),
+        (r"g(?=[eiy])", "j", ("g",)),
+        (r"c(?=[eiy])", "s", ("c",)),
+        (r"th", "t", ("th",)),
+        (r"(?<!c)h", "", ("h",)),
+        (r"eaux?|aux?|au", "o", ("au",)),
+        (
+            r"(?:ain|ein|aim|eim|in|im|yn|ym)(?![aeiouy])",
+            "1",
+            ("in", "im", "yn", "ym"),
+        ),
+        (r"(?:an|am|en|em)(?![aeiouy])", "2", ("an", "am", "en", "em")),
+        (r"(?:on|om)(?![aeiouy])", "3", ("on", "om")),
+        (r"(?:un|um)(?![aeiouy])", "1", ("un", "um")),
+        (r"oi|oy", "wa", ("oi", "oy")),
+        (r"ou", "u", ("ou",)),
+        (r"ai|ei|ez$|er$|et$", "e", ("ai", "ei", "ez", "er", "et")),
+        (r"y", "i", ("y",)),
+        (r"w", "v", ("w",)),
+        (r"x", "ks", ("x",)),
+        (r"c", "k", ("c",)),
+        (r"z", "s", ("z",)),
     )
 )
 _FRENCH_SILENT_END: Final = re.compile(r"(?<=.)(?:e|s|t|d|x|p)+$")
@@ -93,8 +99,11 @@ def french_code(text: str) -> str:
     (True, 'mrt1')
     """
     code = _LETTERS.sub("", fold(text))
-    for pattern, replacement in _FRENCH_RULES:
-        code = pattern.sub(replacement, code)
+    for pattern, replacement, needles in _FRENCH_RULES:
+        for needle in needles:
+            if needle in code:
+                code = pattern.sub(replacement, code)
+                break
     code = _FRENCH_SILENT_END.sub("", _DOUBLES.sub(r"\1", code))
     return _DOUBLES.sub(r"\1", _INNER_VOWELS.sub("", code))
 
