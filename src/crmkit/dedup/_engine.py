@@ -130,6 +130,19 @@ class _Decisions:
         )
 
 
+class _Gathered(dict[str, Indices]):
+    """Each field's codes for some records, gathered when first read."""
+
+    def __init__(self, codes: Mapping[str, Indices], records: Indices) -> None:
+        super().__init__()
+        self._codes = codes
+        self._records = records
+
+    def __missing__(self, field: str) -> Indices:
+        self[field] = gathered = self._codes[field][self._records]
+        return gathered
+
+
 class _Sides:
     """The left and right values of a batch of pairs, and their scores so far."""
 
@@ -142,8 +155,8 @@ class _Sides:
         decisions_only: bool = False,
     ) -> None:
         self.floors = scorer.floors if decisions_only else {}
-        self.left_codes = {name: codes[left] for name, codes in scorer.codes.items()}
-        self.right_codes = {name: codes[right] for name, codes in scorer.codes.items()}
+        self.left_codes = _Gathered(scorer.codes, left)
+        self.right_codes = _Gathered(scorer.codes, right)
         self.vocabulary = scorer.vocabulary
         self.tables = scorer.tables
         self.workers = scorer.workers
