@@ -480,8 +480,13 @@ def _same_name(a: str, b: str, tables: Tables) -> bool:
 def _email(batch: _Batch) -> Scores:
     """Exact 1; else local parts by edit similarity, weighed by the domain."""
     values, lc, rc = batch.codes
-    local = _per_value(values, lc, rc, lambda v: v.rpartition("@")[0], object)
-    domain = _per_value(values, lc, rc, lambda v: v.rpartition("@")[2], object)
+    used = distinct(np.concatenate([lc, rc]))
+    parts = [str(value).rpartition("@") for value in values[used].tolist()]
+    local = np.zeros(len(values), dtype=object)
+    local[used] = [part[0] for part in parts]
+    domains: dict[str, int] = {}  # each domain as a number, compared as one
+    domain = np.zeros(len(values), dtype=np.int64)
+    domain[used] = [domains.setdefault(part[2], len(domains)) for part in parts]
     # The best a pair can score is with the same domain: 0.2 + 0.8 x similarity.
     similar = _pairwise(
         Levenshtein.normalized_similarity,
