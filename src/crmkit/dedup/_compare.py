@@ -481,7 +481,7 @@ def _email(batch: _Batch) -> Scores:
     """Exact 1; else local parts by edit similarity, weighed by the domain."""
     values, lc, rc = batch.codes
     used = distinct(np.concatenate([lc, rc]))
-    parts = [str(value).rpartition("@") for value in values[used].tolist()]
+    parts = [str(values[k]).rpartition("@") for k in used.tolist()]
     local = np.zeros(len(values), dtype=object)
     local[used] = [part[0] for part in parts]
     domains: dict[str, int] = {}  # each domain as a number, compared as one
