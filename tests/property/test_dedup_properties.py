@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rapidfuzz import fuzz
 
 from crmkit.dedup import (
     Comparator,
@@ -132,3 +133,30 @@ def test_a_french_rule_skipped_for_lack_of_needles_would_change_nothing(code):
     for pattern, replacement, needles in _phonetic._FRENCH_RULES:
         if not any(needle in code for needle in needles):
             assert pattern.sub(replacement, code) == code, pattern.pattern
+
+
+words = st.text(alphabet="abcde12é-", min_size=1, max_size=5)
+token_texts = st.lists(words, min_size=1, max_size=5).map(" ".join)
+
+
+@given(
+    pairs=st.lists(st.tuples(token_texts, token_texts), min_size=1, max_size=30),
+    floor=st.floats(min_value=0.3, max_value=1.0),
+)
+def test_token_set_pairs_left_out_by_the_bound_could_not_reach_the_floor(pairs, floor):
+    """Skipping pairs by the character bound changes no score at or above the floor."""
+    left, right = zip(*pairs, strict=True)
+    vocabulary, lc, rc = _compare._factorize(np.asarray(left), np.asarray(right))
+    batch = _compare._Batch(
+        np.asarray(left, dtype=object),
+        np.asarray(right, dtype=object),
+        tables=_TABLES,
+        scale=1.0,
+        workers=1,
+        codes=(np.asarray(vocabulary, dtype=object), lc, rc),
+        floor=floor,
+    )
+    exact = [
+        fuzz.token_set_ratio(a, b, score_cutoff=100 * floor) / 100 for a, b in pairs
+    ]
+    assert _compare._token_set(batch).tolist() == exact

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from crmkit.dedup import Comparator, Tables, compare
+from crmkit.dedup import Comparator, Tables, _compare, compare
 from crmkit.dedup._compare import compare_codes
 
 
@@ -161,3 +161,29 @@ def test_an_edited_phone_is_not_compared_when_nobody_reads_its_score():
         compare_codes(Comparator.PHONE, *codes, tables=tables)[0], abs=0.01
     )
     assert 0.0 == compare_codes(Comparator.PHONE, *codes, tables=tables, floor=0.9)[0]
+
+
+def test_streets_with_too_little_in_common_are_not_compared(monkeypatch):
+    """Token set skips pairs whose characters in common cannot reach the floor."""
+    compared = []
+    pairwise = _compare._pairwise
+
+    def counted(scorer, left, right, *args):
+        compared.extend(zip(left, right, strict=True))
+        return pairwise(scorer, left, right, *args)
+
+    monkeypatch.setattr(_compare, "_pairwise", counted)
+    values = np.asarray(
+        ["", "12 rue de la paix", "12 rue de la pax", "3 avenue foch"], dtype=object
+    )
+    scores = compare_codes(
+        Comparator.TOKEN_SET,
+        values,
+        np.asarray([1, 1]),
+        np.asarray([2, 3]),
+        tables=Tables.default(),
+        floor=0.85,
+    )
+    assert compared == [("12 rue de la paix", "12 rue de la pax")]
+    assert scores[0] >= 0.85
+    assert scores[1] == 0.0

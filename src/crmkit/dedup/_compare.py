@@ -80,6 +80,13 @@ _PHONE_EDITED_MAX: Final = 0.5  # numbers that differ: edit similarity, halved
 _INITIAL_SCORE: Final = 0.92
 _SHORT_NAME: Final = 3
 _TESTED_AT_ONCE_FROM: Final = 200  # pairs: fewer are tested faster one at a time
+_CHARACTER_BUCKETS: Final = string.ascii_lowercase + string.digits + " ?"
+_CHARACTER_BUCKET: Final = np.full(256, len(_CHARACTER_BUCKETS) - 1, dtype=np.int64)
+_CHARACTER_BUCKET[[ord(c) for c in _CHARACTER_BUCKETS]] = np.arange(
+    len(_CHARACTER_BUCKETS)
+)
+_BYTE: Final = 255
+_BOUND_SLACK: Final = 1e-6  # a bound this close under the floor still compares
 
 
 class Comparator(enum.StrEnum):
@@ -251,16 +258,59 @@ def _levenshtein(batch: _Batch) -> Scores:
 
 
 def _token_set(batch: _Batch) -> Scores:
-    return (
+    """The token set ratio (rapidfuzz's); pairs that cannot reach the floor score 0."""
+    scores = np.zeros(len(batch.left))
+    rows = np.flatnonzero(_may_reach_token_set(batch))
+    scores[rows] = (
         _pairwise(
             fuzz.token_set_ratio,
-            batch.left,
-            batch.right,
+            batch.left[rows],
+            batch.right[rows],
             batch.workers,
             100.0 * batch.floor,
         )
         / 100.0
     )
+    return scores
+
+
+def _may_reach_token_set(batch: _Batch) -> npt.NDArray[np.bool_]:
+    """
+    The pairs whose token set ratio may reach the floor, by an upper bound.
+
+    Write each value's tokens out once each, sorted, space-separated (as the
+    ratio does); let ``n`` be the shorter of the two and ``c`` the characters
+    they have in common, counted per character, spaces included. Whatever the
+    shared tokens, each of the three ratios token set takes is at most
+    ``2c / (c + n)``: the shared tokens' characters and separators are among
+    the ``c``, and an edit distance is at least the characters not in common.
+    Characters other than ``a-z``, ``0-9`` and space are counted as one, which
+    only raises ``c``.
+    """
+    if batch.floor <= 0:
+        return np.ones(len(batch.left), dtype=bool)
+    values, lc, rc = batch.codes
+    used = distinct(np.concatenate([lc, rc]))
+    written = [" ".join(sorted(set(str(values[k]).split()))) for k in used.tolist()]
+    lengths = np.fromiter(map(len, written), dtype=np.int64, count=len(written))
+    characters = np.frombuffer(
+        "".join(written).encode("ascii", "replace"), dtype=np.uint8
+    )
+    owners = np.repeat(np.arange(len(written)), lengths)
+    width = len(_CHARACTER_BUCKETS)
+    counts = np.bincount(
+        owners * width + _CHARACTER_BUCKET[characters], minlength=len(written) * width
+    ).reshape(-1, width)
+    counts = counts.astype(np.uint8 if counts.max(initial=0) <= _BYTE else np.int64)
+    place = np.zeros(len(values), dtype=np.int64)
+    place[used] = np.arange(len(used))
+    left, right = place[lc], place[rc]
+    common = np.minimum(counts[left], counts[right]).sum(axis=1, dtype=np.int64)
+    shorter = np.minimum(lengths[left], lengths[right])
+    reachable: npt.NDArray[np.bool_] = (
+        2 * common >= batch.floor * (common + shorter) - _BOUND_SLACK
+    )
+    return reachable
 
 
 def _factorize(left: Values, right: Values) -> tuple[list[str], Indices, Indices]:
