@@ -160,3 +160,30 @@ def test_token_set_pairs_left_out_by_the_bound_could_not_reach_the_floor(pairs, 
         fuzz.token_set_ratio(a, b, score_cutoff=100 * floor) / 100 for a, b in pairs
     ]
     assert _compare._token_set(batch).tolist() == exact
+
+
+emails_typed = st.builds(
+    "{}@{}".format,
+    st.text(alphabet="abjn.é1", max_size=8),
+    st.sampled_from(["x.fr", "y.com"]),
+)
+
+
+@given(
+    pairs=st.lists(st.tuples(emails_typed, emails_typed), min_size=1, max_size=30),
+    floor=st.floats(min_value=0.0, max_value=1.0),
+)
+def test_email_scores_at_or_above_the_floor_are_exact(pairs, floor):
+    """Local parts left out by the character bound would have scored under the floor."""
+    left, right = zip(*pairs, strict=True)
+    vocabulary, lc, rc = _compare._factorize(np.asarray(left), np.asarray(right))
+    codes = (np.asarray(vocabulary, dtype=object), lc, rc)
+    exact = _compare.compare_codes(Comparator.EMAIL, *codes, tables=_TABLES)
+    floored = _compare.compare_codes(
+        Comparator.EMAIL, *codes, tables=_TABLES, floor=floor
+    )
+    for exact_score, floored_score in zip(exact, floored, strict=True):
+        if exact_score >= floor:
+            assert floored_score == exact_score
+        else:
+            assert floored_score < floor

@@ -292,25 +292,35 @@ def _may_reach_token_set(batch: _Batch) -> npt.NDArray[np.bool_]:
     values, lc, rc = batch.codes
     used = distinct(np.concatenate([lc, rc]))
     written = [" ".join(sorted(set(str(values[k]).split()))) for k in used.tolist()]
-    lengths = np.fromiter(map(len, written), dtype=np.int64, count=len(written))
-    characters = np.frombuffer(
-        "".join(written).encode("ascii", "replace"), dtype=np.uint8
-    )
-    owners = np.repeat(np.arange(len(written)), lengths)
-    width = len(_CHARACTER_BUCKETS)
-    counts = np.bincount(
-        owners * width + _CHARACTER_BUCKET[characters], minlength=len(written) * width
-    ).reshape(-1, width)
-    counts = counts.astype(np.uint8 if counts.max(initial=0) <= _BYTE else np.int64)
     place = np.zeros(len(values), dtype=np.int64)
     place[used] = np.arange(len(used))
-    left, right = place[lc], place[rc]
-    common = np.minimum(counts[left], counts[right]).sum(axis=1, dtype=np.int64)
-    shorter = np.minimum(lengths[left], lengths[right])
+    common, left, right = _in_common(written, place[lc], place[rc])
     reachable: npt.NDArray[np.bool_] = (
-        2 * common >= batch.floor * (common + shorter) - _BOUND_SLACK
+        2 * common >= batch.floor * (common + np.minimum(left, right)) - _BOUND_SLACK
     )
     return reachable
+
+
+def _in_common(
+    texts: Sequence[str], left: Indices, right: Indices
+) -> tuple[Indices, Indices, Indices]:
+    """
+    Characters in common, and lengths, of pairs of texts (indices into ``texts``).
+
+    Counted per character, spaces included; all but ``a-z``, ``0-9`` and space
+    count as one character, which only adds to what is in common (so bounds
+    built on it stay bounds).
+    """
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    characters = np.frombuffer("".join(texts).encode("ascii", "replace"), np.uint8)
+    owners = np.repeat(np.arange(len(texts)), lengths)
+    width = len(_CHARACTER_BUCKETS)
+    counts = np.bincount(
+        owners * width + _CHARACTER_BUCKET[characters], minlength=len(texts) * width
+    ).reshape(-1, width)
+    counts = counts.astype(np.uint8 if counts.max(initial=0) <= _BYTE else np.int64)
+    common = np.minimum(counts[left], counts[right]).sum(axis=1, dtype=np.int64)
+    return common, lengths[left], lengths[right]
 
 
 def _factorize(left: Values, right: Values) -> tuple[list[str], Indices, Indices]:
@@ -532,20 +542,31 @@ def _email(batch: _Batch) -> Scores:
     values, lc, rc = batch.codes
     used = distinct(np.concatenate([lc, rc]))
     parts = [str(values[k]).rpartition("@") for k in used.tolist()]
-    local = np.zeros(len(values), dtype=object)
-    local[used] = [part[0] for part in parts]
+    place = np.zeros(len(values), dtype=np.int64)
+    place[used] = np.arange(len(used))
+    local = np.asarray([part[0] for part in parts], dtype=object)
     domains: dict[str, int] = {}  # each domain as a number, compared as one
-    domain = np.zeros(len(values), dtype=np.int64)
-    domain[used] = [domains.setdefault(part[2], len(domains)) for part in parts]
+    domain = np.asarray([domains.setdefault(part[2], len(domains)) for part in parts])
+    left, right = place[lc], place[rc]
     # The best a pair can score is with the same domain: 0.2 + 0.8 x similarity.
-    similar = _pairwise(
+    cutoff = max(0.0, (batch.floor - 0.2) / 0.8)
+    rows = np.arange(len(lc))
+    if cutoff > 0:
+        # An edit similarity is at most the characters in common over the
+        # longer length (each edit but a match costs one).
+        common, left_length, right_length = _in_common(local.tolist(), left, right)
+        longer = np.maximum(left_length, right_length)
+        rows = np.flatnonzero(common >= cutoff * longer - _BOUND_SLACK)
+    similar = np.zeros(len(lc))
+    similar[rows] = _pairwise(
         Levenshtein.normalized_similarity,
-        local[lc],
-        local[rc],
+        local[left[rows]],
+        local[right[rows]],
         batch.workers,
-        max(0.0, (batch.floor - 0.2) / 0.8),
+        cutoff,
     )
-    return np.where(domain[lc] == domain[rc], 0.2 + 0.8 * similar, 0.8 * similar)
+    same_domain = domain[left] == domain[right]
+    return np.where(same_domain, 0.2 + 0.8 * similar, 0.8 * similar)
 
 
 def _phone(batch: _Batch) -> Scores:
