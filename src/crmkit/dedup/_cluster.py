@@ -178,9 +178,8 @@ def _guarded(
             continue
         side_a = [x for x in range(n) if part[x] == a]
         side_b = [x for x in range(n) if part[x] == b]
-        cross_v = v[np.ix_(side_a, side_b)]
-        cross_p = p[np.ix_(side_a, side_b)]
-        if cross_v.any() or cross_p.mean() < cohesion:
+        cross_p = p[side_a][:, side_b]
+        if v[side_a][:, side_b].any() or cross_p.sum() / cross_p.size < cohesion:
             continue
         for x in side_b:
             part[x] = a
