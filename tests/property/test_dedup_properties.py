@@ -136,7 +136,11 @@ def test_a_french_rule_skipped_for_lack_of_needles_would_change_nothing(code):
 
 
 words = st.text(alphabet="abcde12é-", min_size=1, max_size=5)
-token_texts = st.lists(words, min_size=1, max_size=5).map(" ".join)
+token_texts = st.builds(
+    str.join,
+    st.sampled_from([" ", " ", "\t", "\xa0"]),  # rapidfuzz's and str's words
+    st.lists(words, min_size=1, max_size=5),
+)
 
 
 @given(

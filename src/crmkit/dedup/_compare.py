@@ -291,12 +291,19 @@ def _may_reach_token_set(batch: _Batch) -> npt.NDArray[np.bool_]:
         return np.ones(len(batch.left), dtype=bool)
     values, lc, rc = batch.codes
     used = distinct(np.concatenate([lc, rc]))
-    written = [" ".join(sorted(set(str(values[k]).split()))) for k in used.tolist()]
+    texts = [str(values[k]) for k in used.tolist()]
+    written = [" ".join(sorted(set(text.split()))) for text in texts]
+    # Only spaces part the words of a printable text, for rapidfuzz as here.
+    unsure = ~np.fromiter(map(str.isprintable, texts), dtype=bool, count=len(texts))
     place = np.zeros(len(values), dtype=np.int64)
     place[used] = np.arange(len(used))
-    common, left, right = _in_common(written, place[lc], place[rc])
+    left, right = place[lc], place[rc]
+    common, left_length, right_length = _in_common(written, left, right)
+    shorter = np.minimum(left_length, right_length)
     reachable: npt.NDArray[np.bool_] = (
-        2 * common >= batch.floor * (common + np.minimum(left, right)) - _BOUND_SLACK
+        (2 * common >= batch.floor * (common + shorter) - _BOUND_SLACK)
+        | unsure[left]
+        | unsure[right]
     )
     return reachable
 
