@@ -93,7 +93,8 @@ class MemoryDatabase:
         self.history_policy = history or HistoryPolicy()
         self.converter = make_converter()
         self._lock = threading.Lock()
-        self._rows: dict[_Key, _Row] = {}
+        # Rows by type, so that reading one type never walks the others.
+        self._rows: dict[type[Entity], dict[UUID, _Row]] = {}
         self._points: dict[tuple[type[Entity], str, str], set[UUID]] = {}
         self._external: dict[tuple[type[Entity], str, str], UUID] = {}
         self._history: list[FieldHistoryEntry] = []
@@ -110,7 +111,7 @@ class MemoryDatabase:
     def _apply(self, unit: MemoryUnitOfWork) -> None:
         with self._lock:
             for key, seen in unit.seen_rows.items():
-                current = self._rows.get(key)
+                current = self._stored(key)
                 # Rows are replaced, never changed: any other commit since the
                 # unit read this one (an update, an archive) is a new object.
                 if current is not seen:
@@ -135,10 +136,11 @@ class MemoryDatabase:
             self._check_external_ids(unit)
             for key, row in unit.writes.items():
                 self._unindex(key)
+                rows = self._rows.setdefault(key[0], {})
                 if row is None:
-                    self._rows.pop(key, None)
+                    rows.pop(key[1], None)
                 else:
-                    self._rows[key] = row
+                    rows[key[1]] = row
                     self._index(key, row)
             self._history.extend(unit.new_history)
             self._stays.update(unit.new_stays)
@@ -170,8 +172,12 @@ class MemoryDatabase:
         for system, value in catalog.external_ids(row.entity):
             self._external[(cls, system, value)] = entity_id
 
+    def _stored(self, key: _Key) -> _Row | None:
+        """The committed row of an entity, if any."""
+        return self._rows.get(key[0], {}).get(key[1])
+
     def _unindex(self, key: _Key) -> None:
-        row = self._rows.get(key)
+        row = self._stored(key)
         if row is None:
             return
         cls, entity_id = key
@@ -401,12 +407,13 @@ class MemoryRepository(RepositoryBase[_E]):
         key = (self._cls, entity_id)
         if key in self._unit.writes:
             return self._unit.writes[key]
-        return self._db._rows.get(key)  # noqa: SLF001
+        return self._db._stored(key)  # noqa: SLF001
 
     def _all_rows(self) -> Iterator[_Row]:
         staged = {k: r for k, r in self._unit.writes.items() if k[0] is self._cls}
-        for key, row in list(self._db._rows.items()):  # noqa: SLF001
-            if key[0] is self._cls and key not in staged:
+        stored = self._db._rows.get(self._cls, {})  # noqa: SLF001
+        for entity_id, row in list(stored.items()):
+            if (self._cls, entity_id) not in staged:
                 yield row
         yield from (row for row in staged.values() if row is not None)
 
@@ -518,12 +525,12 @@ class MemoryRepository(RepositoryBase[_E]):
             for held_system, value in self._catalog.external_ids(row.entity):
                 if held_system == system and value in wanted:
                     found[value] = row.entity  # type: ignore[assignment]
-        stored = self._db._rows  # noqa: SLF001
+        stored = self._db._rows.get(self._cls, {})  # noqa: SLF001
         for value in wanted - found.keys():
             owner = self._db._external.get((self._cls, system, value))  # noqa: SLF001
             if owner is None or (self._cls, owner) in self._unit.writes:
                 continue
-            row = stored.get((self._cls, owner))
+            row = stored.get(owner)
             if row is not None:
                 found[value] = row.entity  # type: ignore[assignment]
         return found
