@@ -19,8 +19,8 @@ def fold(text: str) -> str:
     >>> fold("  Jean-Pierre  d'Œuvray ")
     'jean pierre d oeuvray'
     """
-    lowered = text.casefold().translate(_LIGATURES)
-    if not lowered.isascii():  # ASCII has nothing to decompose
-        decomposed = unicodedata.normalize("NFKD", lowered)
+    lowered = text.casefold()
+    if not lowered.isascii():  # ASCII has no ligature and nothing to decompose
+        decomposed = unicodedata.normalize("NFKD", lowered.translate(_LIGATURES))
         lowered = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NOT_WORD.sub(" ", lowered).strip()
