@@ -94,6 +94,21 @@ given_names = st.one_of(
 )
 
 
+def _batch(pairs, floor=0.0):
+    """The comparators' batch of some pairs of values."""
+    left, right = zip(*pairs, strict=True)
+    vocabulary, lc, rc = _compare._factorize(np.asarray(left), np.asarray(right))
+    return _compare._Batch(
+        np.asarray(left, dtype=object),
+        np.asarray(right, dtype=object),
+        tables=_TABLES,
+        scale=1.0,
+        workers=1,
+        codes=(np.asarray(vocabulary, dtype=object), lc, rc),
+        floor=floor,
+    )
+
+
 @pytest.mark.parametrize("at_once_from", [0, 1000])
 @given(pairs=st.lists(st.tuples(given_names, given_names), min_size=1, max_size=40))
 def test_name_variants_tested_at_once_answer_as_one_pair_at_a_time(at_once_from, pairs):
@@ -101,16 +116,7 @@ def test_name_variants_tested_at_once_answer_as_one_pair_at_a_time(at_once_from,
     pairs = [(a, b) for a, b in pairs if a and b]
     if not pairs:
         return
-    left, right = zip(*pairs, strict=True)
-    vocabulary, lc, rc = _compare._factorize(np.asarray(left), np.asarray(right))
-    batch = _compare._Batch(
-        np.asarray(left, dtype=object),
-        np.asarray(right, dtype=object),
-        tables=_TABLES,
-        scale=1.0,
-        workers=1,
-        codes=(np.asarray(vocabulary, dtype=object), lc, rc),
-    )
+    batch = _batch(pairs)
     expected_variant = [
         1.0
         if _compare._same_name(a, b, _TABLES)
@@ -149,17 +155,7 @@ token_texts = st.builds(
 )
 def test_token_set_pairs_left_out_by_the_bound_could_not_reach_the_floor(pairs, floor):
     """Skipping pairs by the character bound changes no score at or above the floor."""
-    left, right = zip(*pairs, strict=True)
-    vocabulary, lc, rc = _compare._factorize(np.asarray(left), np.asarray(right))
-    batch = _compare._Batch(
-        np.asarray(left, dtype=object),
-        np.asarray(right, dtype=object),
-        tables=_TABLES,
-        scale=1.0,
-        workers=1,
-        codes=(np.asarray(vocabulary, dtype=object), lc, rc),
-        floor=floor,
-    )
+    batch = _batch(pairs, floor)
     exact = [
         fuzz.token_set_ratio(a, b, score_cutoff=100 * floor) / 100 for a, b in pairs
     ]
