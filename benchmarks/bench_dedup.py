@@ -512,6 +512,9 @@ def _run_tool(context: Any, tool: str, febrl: bool) -> tuple[Any, ...]:
             outcome = queue.get(timeout=_PSS_EVERY)
             break
         except Empty:
+            if not process.is_alive() and queue.empty():  # died without a word
+                outcome = (tool, None, 0.0, 0.0, 0, f"exit code {process.exitcode}")
+                break
             peak_pss_kib = max(peak_pss_kib, _tree_pss_kib(process.pid))
     process.join()
     return (*outcome[:5], peak_pss_kib, outcome[5])
