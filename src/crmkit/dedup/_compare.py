@@ -33,7 +33,7 @@ Coded = tuple[Sequence[str] | Values, Indices, Indices]
 
 class _Batch:
     """
-    The pairs of non-blank values one comparator scores (distinct, past a few hundred).
+    The distinct pairs of non-blank values one comparator scores.
 
     ``codes`` are the pairs as indices into a list of distinct values, for the
     comparators that test each value once. A score below ``floor`` may come back
@@ -80,7 +80,6 @@ _PHONE_EDITED_MAX: Final = 0.5  # numbers that differ: edit similarity, halved
 _INITIAL_SCORE: Final = 0.92
 _SHORT_NAME: Final = 3
 _TESTED_AT_ONCE_FROM: Final = 200  # pairs: fewer are tested faster one at a time
-_DEDUPLICATED_FROM: Final = 256  # pairs scored once per distinct pair of values
 _CHARACTER_BUCKETS: Final = string.ascii_lowercase + string.digits + " ?"
 _CHARACTER_BUCKET: Final = np.full(256, len(_CHARACTER_BUCKETS) - 1, dtype=np.int64)
 _CHARACTER_BUCKET[[ord(c) for c in _CHARACTER_BUCKETS]] = np.arange(
@@ -172,8 +171,7 @@ def compare_codes(
     `compare` for pairs given as indices into a list of distinct values.
 
     Each distinct pair of values is scored once, however many pairs share it
-    (pairs from blocking repeat names, cities and postcodes a lot); below a few
-    hundred pairs, finding them would cost more than it saves.
+    (pairs from blocking repeat names, cities and postcodes a lot).
 
     ``floor``: the lowest score the caller tells apart from 0. A score below it
     may come back as 0, so that comparators skip or cut short the work that
@@ -189,14 +187,12 @@ def compare_codes(
         same = left_codes == right_codes
         scores[same & ~blank[left_codes]] = 1.0
         rows = np.flatnonzero(~same)
-    lefts = left_codes[rows].astype(np.int64)
-    rights = right_codes[rows].astype(np.int64)
-    inverse: Indices | slice = slice(None)
-    if len(rows) >= _DEDUPLICATED_FROM:  # fewer cost less to compare than to sort
-        width = len(values)
-        distinct, inverse = np.unique(lefts * width + rights, return_inverse=True)
-        lefts, rights = np.divmod(distinct, width)
-    table = np.full(len(lefts), np.nan)
+    width = len(values)
+    distinct, inverse = np.unique(
+        left_codes[rows].astype(np.int64) * width + right_codes[rows],
+        return_inverse=True,
+    )
+    lefts, rights = np.divmod(distinct, width)
     known = np.flatnonzero(~(blank[lefts] | blank[rights]))
     lefts, rights = lefts[known], rights[known]
     batch = _Batch(
@@ -208,6 +204,7 @@ def compare_codes(
         codes=(values, lefts, rights),
         floor=floor,
     )
+    table = np.full(len(distinct), np.nan)
     table[known] = _COMPARATORS[comparator](batch)
     scores[rows] = table[inverse]
     return scores
