@@ -290,14 +290,11 @@ def _may_reach_token_set(batch: _Batch) -> npt.NDArray[np.bool_]:
     if batch.floor <= 0:
         return np.ones(len(batch.left), dtype=bool)
     values, lc, rc = batch.codes
-    used = distinct(np.concatenate([lc, rc]))
+    used, left, right = _used(len(values), lc, rc)
     texts = [str(values[k]) for k in used.tolist()]
     written = [" ".join(sorted(set(text.split()))) for text in texts]
     # Only spaces part the words of a printable text, for rapidfuzz as here.
     unsure = ~np.fromiter(map(str.isprintable, texts), dtype=bool, count=len(texts))
-    place = np.zeros(len(values), dtype=np.int64)
-    place[used] = np.arange(len(used))
-    left, right = place[lc], place[rc]
     common, left_length, right_length = _in_common(written, left, right)
     shorter = np.minimum(left_length, right_length)
     reachable: npt.NDArray[np.bool_] = (
@@ -306,6 +303,18 @@ def _may_reach_token_set(batch: _Batch) -> npt.NDArray[np.bool_]:
         | unsure[right]
     )
     return reachable
+
+
+def _used(size: int, left: Indices, right: Indices) -> tuple[Indices, Indices, Indices]:
+    """
+    The distinct values some pairs use, and each side's values as their positions.
+
+    The values are indices below ``size``; so are ``used``'s entries.
+    """
+    used = distinct(np.concatenate([left, right]))
+    place = np.zeros(size, dtype=np.int64)
+    place[used] = np.arange(len(used))
+    return used, place[left], place[right]
 
 
 def _in_common(
@@ -381,15 +390,30 @@ def _initials(batch: _Batch) -> Scores:
     """
     tables = batch.tables
 
-    def initials(a: str, b: str) -> float:
-        return _is_variant_initial(a, b, tables)
+    return _by_variant_tests(
+        batch,
+        lambda a, b: _is_variant_initial(a, b, tables),
+        lambda _same, initial: initial.astype(np.float64),
+    )
 
+
+def _by_variant_tests(
+    batch: _Batch,
+    one_pair: Callable[[str, str], float],
+    at_once: Callable[[npt.NDArray[np.bool_], npt.NDArray[np.bool_]], Scores],
+) -> Scores:
+    """
+    Name scores from the variant tests on arrays (`_variant_tests`).
+
+    ``at_once`` of (same name, initials) where those decide, ``one_pair``
+    elsewhere, and everywhere below `_TESTED_AT_ONCE_FROM` pairs.
+    """
     if len(batch.left) < _TESTED_AT_ONCE_FROM:
-        return _each_pair(batch, initials)
-    decided, _, initial = _variant_tests(batch)
-    scores: Scores = initial.astype(np.float64)
+        return _each_pair(batch, one_pair)
+    decided, same, initial = _variant_tests(batch)
+    scores = at_once(same, initial)
     rest = np.flatnonzero(~decided)
-    scores[rest] = _each_pair(batch.subset(rest), initials)
+    scores[rest] = _each_pair(batch.subset(rest), one_pair)
     return scores
 
 
@@ -497,13 +521,13 @@ def _variant_scores(batch: _Batch) -> Scores:
             return 1.0
         return _INITIAL_SCORE if _is_variant_initial(a, b, tables) else 0.0
 
-    if len(batch.left) < _TESTED_AT_ONCE_FROM:
-        return _each_pair(batch, variant)
-    decided, same, initial = _variant_tests(batch)
-    scores: Scores = np.where(same, 1.0, np.where(initial, _INITIAL_SCORE, 0.0))
-    rest = np.flatnonzero(~decided)
-    scores[rest] = _each_pair(batch.subset(rest), variant)
-    return scores
+    return _by_variant_tests(
+        batch,
+        variant,
+        lambda same, initial: np.where(
+            same, 1.0, np.where(initial, _INITIAL_SCORE, 0.0)
+        ),
+    )
 
 
 def _may_vary(batch: _Batch) -> npt.NDArray[np.bool_]:
@@ -547,14 +571,11 @@ def _same_name(a: str, b: str, tables: Tables) -> bool:
 def _email(batch: _Batch) -> Scores:
     """Exact 1; else local parts by edit similarity, weighed by the domain."""
     values, lc, rc = batch.codes
-    used = distinct(np.concatenate([lc, rc]))
+    used, left, right = _used(len(values), lc, rc)
     parts = [str(values[k]).rpartition("@") for k in used.tolist()]
-    place = np.zeros(len(values), dtype=np.int64)
-    place[used] = np.arange(len(used))
     local = np.asarray([part[0] for part in parts], dtype=object)
     domains: dict[str, int] = {}  # each domain as a number, compared as one
     domain = np.asarray([domains.setdefault(part[2], len(domains)) for part in parts])
-    left, right = place[lc], place[rc]
     # The best a pair can score is with the same domain: 0.2 + 0.8 x similarity.
     cutoff = max(0.0, (batch.floor - 0.2) / 0.8)
     rows = np.arange(len(lc))

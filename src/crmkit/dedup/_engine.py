@@ -327,6 +327,12 @@ class _Scorer:
         processes = min(self.processes, len(left) // _FORKED_FROM)
         if decisions_only and processes > 1:
             return self._sides_in_parts(left, right, processes)
+        return self._sides_here(left, right, decisions_only=decisions_only)
+
+    def _sides_here(
+        self, left: Indices, right: Indices, *, decisions_only: bool
+    ) -> _Sides:
+        """`_sides` computed in this process, names crossed where they agree better."""
         sides = _Sides(self, left, right, decisions_only=decisions_only)
         if self.config.names:
             sides.swap_names(*self.config.names)
@@ -336,9 +342,7 @@ class _Scorer:
         self, left: Indices, right: Indices
     ) -> tuple[_Evidence, Bools]:
         """The evidence decisions need, and which pairs had their names crossed."""
-        sides = _Sides(self, left, right, decisions_only=True)
-        if self.config.names:
-            sides.swap_names(*self.config.names)
+        sides = self._sides_here(left, right, decisions_only=True)
         return self._evidence(sides), sides.swapped
 
     def _sides_in_parts(self, left: Indices, right: Indices, processes: int) -> _Sides:
